@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Build a base image from Debian packages, with no registry:
+#   scripts/offline-base.sh TAG [PACKAGE...]
+# mmdebstrap makes a minbase rootfs holding PACKAGE..., then a FROM scratch + ADD
+# build records the right platform (a `docker import` would record the host's).
+# PLATFORM=linux/arm64 (or linux/arm/v7) builds a foreign base through qemu-user.
+# The image is reused when it already exists; FORCE=1 rebuilds it.
+set -euo pipefail
+tag=$1; shift
+platform=${PLATFORM:-}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+suite=${DEBIAN_SUITE:-bookworm}
+
+# The engine package's own client builds with BuildKit natively; a newer
+# stand-alone client would need the buildx plugin, which Debian does not ship.
+docker=docker
+[ -x /usr/bin/docker ] && docker=/usr/bin/docker
+
+exec 9>/tmp/faasbox-offline-base.lock
+flock 9
+if [ -z "${FORCE:-}" ] && "$docker" image inspect "$tag" >/dev/null 2>&1; then
+  exit 0
+fi
+command -v mmdebstrap >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null
+}
+
+arch_args=()
+build_args=()
+case "$platform" in
+  "") ;;
+  linux/amd64) arch_args=(--architectures=amd64) ;;
+  linux/arm64) arch_args=(--architectures=arm64) ;;
+  linux/arm/v7) arch_args=(--architectures=armhf) ;;
+  *) echo "offline-base: unsupported platform $platform" >&2; exit 2 ;;
+esac
+[ -n "$platform" ] && build_args=(--platform "$platform")
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+include=$(IFS=,; echo "${*:-ca-certificates}")
+mmdebstrap --quiet --variant=minbase "${arch_args[@]}" --include="$include" \
+  --dpkgopt='path-exclude=/usr/share/{doc,man,locale,info}/*' \
+  --format=tar "$suite" "$dir/rootfs.tar" "$mirror"
+printf 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n' >"$dir/Dockerfile"
+DOCKER_BUILDKIT=1 "$docker" build --quiet "${build_args[@]}" -t "$tag" "$dir" >/dev/null
+echo "offline-base: built $tag" >&2
