@@ -1,0 +1,5 @@
+import sys
+
+from faasbox.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""/system/functions: list (GET), deploy (POST), update (PUT), delete (DELETE)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faasbox.api.errors import JSONResponse, decode
+from faasbox.deployment import InvalidRequest, check_name, check_namespace, parse_deployment
+from faasbox.engine import services
+from faasbox.engine.errors import EngineUnavailable
+from faasbox.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def require_engine(rt: Runtime) -> None:
+    """Reads come from the view, which is stale while the engine is away: say so."""
+    if not rt.functions.engine_up:
+        raise EngineUnavailable("Docker Engine is not reachable; retrying in the background")
+
+
+async def list_functions(request: Request) -> Response:
+    rt = runtime(request)
+    check_namespace(request.query_params.get("namespace", ""), rt.settings.namespace)
+    require_engine(rt)
+    body = [f.to_json(rt.metrics.invocation_count(f.name)) for f in rt.functions.all()]
+    return JSONResponse(body)
+
+
+async def deploy(request: Request) -> Response:
+    rt = runtime(request)
+    deployment = parse_deployment(await decode(request), rt.settings.namespace)
+    await services.deploy(
+        rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
+    )
+    await rt.functions.sync(deployment.service)
+    return Response(status_code=202)
+
+
+async def update(request: Request) -> Response:
+    rt = runtime(request)
+    deployment = parse_deployment(await decode(request), rt.settings.namespace)
+    await services.update(
+        rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
+    )
+    await rt.functions.sync(deployment.service)
+    return Response(status_code=202)
+
+
+async def delete(request: Request) -> Response:
+    rt = runtime(request)
+    body = await decode(request)
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object with functionName")
+    name = check_name(body.get("functionName"), "functionName")
+    namespace = body.get("namespace") or ""
+    if not isinstance(namespace, str):
+        raise InvalidRequest("namespace must be a string")
+    check_namespace(namespace, rt.settings.namespace)
+    await services.remove(rt.engine, name, rt.network_id)
+    await rt.functions.sync(name)
+    rt.metrics.forget(name)
+    return Response(status_code=202)

@@ -1,0 +1,161 @@
+"""The ASGI app and the lifespan that starts and stops every component.
+
+Invocations (`/function/`, `/async-function/`) go straight to the gateway,
+without Starlette routing or middleware: that is the hot path. Everything else
+goes through Starlette, behind basic auth where OpenFaaS puts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from faasbox import __version__
+from faasbox.api import function, functions, info, logs, scale, secrets
+from faasbox.api.auth import BasicAuth, Credentials
+from faasbox.api.errors import error, handle
+from faasbox.config import Settings
+from faasbox.engine.client import Engine
+from faasbox.engine.errors import EngineError
+from faasbox.functions import FunctionsView
+from faasbox.gateway.proxy import Gateway
+from faasbox.metrics import CONTENT_TYPE, Metrics
+from faasbox.runtime import Runtime
+from faasbox.ui import STATIC_DIR
+
+log = logging.getLogger("faasbox")
+
+_GATEWAY_PREFIXES = ("/function/", "/async-function/")
+_GUARDED = ("/system", "/ui")
+
+
+async def healthz(request: Request) -> Response:
+    return Response("OK", media_type="text/plain")
+
+
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse("/ui/", status_code=301)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error(404, f"no route for {request.url.path}")
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error(405, f"method {request.method} not allowed on {request.url.path}")
+
+
+ROUTES = [
+    Route("/", root),
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/system/functions", functions.list_functions, methods=["GET"]),
+    Route("/system/functions", functions.deploy, methods=["POST"]),
+    Route("/system/functions", functions.update, methods=["PUT"]),
+    Route("/system/functions", functions.delete, methods=["DELETE"]),
+    Route("/system/function/{name}", function.get_function, methods=["GET"]),
+    Route("/system/scale-function/{name}", scale.scale, methods=["POST"]),
+    Route("/system/secrets", secrets.list_secrets, methods=["GET"]),
+    Route("/system/secrets", secrets.create, methods=["POST"]),
+    Route("/system/secrets", secrets.update, methods=["PUT"]),
+    Route("/system/secrets", secrets.delete, methods=["DELETE"]),
+    Route("/system/logs", logs.get_logs, methods=["GET"]),
+    Route("/system/info", info.info, methods=["GET"]),
+    Route("/system/namespaces", info.namespaces, methods=["GET"]),
+    Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
+]
+
+
+class Faasbox:
+    """The whole server as one ASGI callable."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        engine: Engine,
+        network_id: str,
+        *,
+        started_at: float,
+    ) -> None:
+        self.settings = settings
+        self.started_at = started_at
+        self.engine = engine
+        self.network_id = network_id
+        self.gateway: Gateway | None = None
+        self.api = Starlette(
+            routes=ROUTES,
+            lifespan=self._lifespan,
+            exception_handlers={
+                404: not_found,
+                405: method_not_allowed,
+                EngineError: handle,
+                ValueError: handle,
+            },
+        )
+        self.guarded: ASGIApp = (
+            BasicAuth(self.api, credentials, _GUARDED) if settings.auth else self.api
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(_GATEWAY_PREFIXES) and self.gateway is not None:
+                await self.gateway(scope, receive, send)
+                return
+            server = scope.get("server")
+            if (
+                server
+                and server[1] == self.settings.metrics_port
+                and path
+                not in (
+                    "/metrics",
+                    "/healthz",
+                )
+            ):
+                await error(404, "the metrics port serves /metrics and /healthz")(
+                    scope, receive, send
+                )
+                return
+        await self.guarded(scope, receive, send)
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        settings, engine = self.settings, self.engine
+        view = FunctionsView(engine, self.network_id, settings.namespace)
+        await view.start()
+        metrics_ = Metrics()
+        metrics_.replicas = lambda: {f.name: f.replicas for f in view.all()}
+        runtime = Runtime(settings, engine, self.network_id, view, metrics_)
+        app.state.runtime = runtime
+        self.gateway = Gateway(runtime)
+        await self.gateway.start()
+        log.info(
+            "[faasbox] %s ready on %s:%d in %.0f ms, %d function(s) on network %s",
+            __version__,
+            settings.host,
+            settings.port,
+            (time.perf_counter() - self.started_at) * 1000,
+            len(view.all()),
+            settings.network,
+        )
+        try:
+            yield
+        finally:
+            await self.gateway.stop()
+            self.gateway = None
+            await view.stop()

@@ -1,0 +1,1 @@
+"""The `faasbox` command: server verbs and faas-cli-compatible client verbs."""

@@ -1,0 +1,128 @@
+"""`faasbox up`: bootstrap the engine, then serve the gateway, API and UI with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+
+import uvicorn
+
+from faasbox.api.auth import PASSWORD_FILE, USER_FILE, load_or_create
+from faasbox.app import Faasbox
+from faasbox.config import ConfigError, Settings, env_help, from_env
+from faasbox.engine.client import Engine
+from faasbox.engine.swarm import ensure_network, ensure_swarm
+
+log = logging.getLogger("faasbox")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="gateway port (default 8080)")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="extra /metrics port for OpenFaaS configs (default 8082; 0: off)",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, help="credentials and queues (default /var/lib/faasbox)"
+    )
+    parser.add_argument("--network", help="functions network (default func_functions)")
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve /system and /ui without credentials (dev only)",
+    )
+    parser.epilog = "environment:\n" + env_help()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = from_env().with_overrides(
+        host=args.host,
+        port=args.port,
+        metrics_port=args.metrics_port,
+        state_dir=args.state_dir,
+        network=args.network,
+    )
+    if args.no_auth:
+        settings = settings.with_overrides(auth=False)
+    return settings
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc}"
+        raise ConfigError(f"port {port} on {host} {reason}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(settings: Settings) -> None:
+    started = time.perf_counter()
+    credentials = load_or_create(settings.state_dir)
+    if credentials.created:
+        print(
+            f"faasbox: created admin credentials: user {credentials.user!r}, "
+            f"password {credentials.password!r}\n"
+            f"faasbox: kept in {settings.state_dir / USER_FILE} and "
+            f"{settings.state_dir / PASSWORD_FILE} (mode 0600); log in with\n"
+            f"  cat {settings.state_dir / PASSWORD_FILE} | faasbox login -u {credentials.user} "
+            f"--password-stdin -g http://127.0.0.1:{settings.port}",
+            flush=True,
+        )
+    sockets = [_bind(settings.host, settings.port)]
+    if settings.metrics_port:
+        sockets.append(_bind(settings.host, settings.metrics_port))
+    engine = Engine(settings.docker_host)
+    try:
+        await ensure_swarm(engine)
+        network_id = await ensure_network(engine, settings.network)
+        app = Faasbox(settings, credentials, engine, network_id, started_at=started)
+        config = uvicorn.Config(
+            app,
+            loop="none",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level=settings.log_level,
+            timeout_keep_alive=75,
+            timeout_graceful_shutdown=int(settings.write_timeout) + 1,
+            limit_concurrency=None,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        await server.serve(sockets=sockets)
+        if not server.started:
+            raise SystemExit(1)
+    finally:
+        await engine.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))
+    return 0

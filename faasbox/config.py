@@ -1,0 +1,122 @@
+"""One Settings object for the whole process.
+
+Only this module reads flags and the environment; every component receives the
+values it needs as arguments. OpenFaaS gateway variable names (`read_timeout`,
+`upstream_timeout`, ...) are honoured so existing compose files and docs keep
+working; `FAASBOX_*` names win when both are set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from an integer (OpenFaaS reads bare numbers as seconds) or a Go duration."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    pos, total = 0, 0.0
+    for match in _GO_DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _GO_UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ConfigError(f"not a duration: {text!r} (use seconds or e.g. 1m30s)")
+    return total
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `1048576`, `64k`, `20MB`, `1Gi`; used for the request body limit."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)(i?b?)\s*", text, re.IGNORECASE)
+    if not match:
+        raise ConfigError(f"not a size: {text!r} (use bytes or e.g. 64m)")
+    power = "kmgt".find(match.group(2).lower()) + 1
+    return int(match.group(1)) * int(1024**power)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob, with the default a fresh install gets."""
+
+    host: str = "0.0.0.0"
+    port: int = 8080
+    metrics_port: int = 8082
+    state_dir: Path = Path("/var/lib/faasbox")
+    network: str = "func_functions"
+    docker_host: str | None = None
+    namespace: str = "openfaas-fn"
+    auth: bool = True
+    read_timeout: float = 60.0
+    write_timeout: float = 60.0
+    upstream_timeout: float = 60.0
+    max_body_size: int = 256 * 1024 * 1024
+    image_pull_timeout: float = 20.0
+    log_level: str = "info"
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """Copy with the given fields replaced; None means "not given" (an unset flag)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+# setting -> (FAASBOX_* name, OpenFaaS name or None, parser)
+_ENV: dict[str, tuple[str, str | None, type | object]] = {
+    "host": ("FAASBOX_HOST", None, str),
+    "port": ("FAASBOX_PORT", None, int),
+    "metrics_port": ("FAASBOX_METRICS_PORT", None, int),
+    "state_dir": ("FAASBOX_STATE_DIR", None, Path),
+    "network": ("FAASBOX_NETWORK", None, str),
+    "docker_host": ("DOCKER_HOST", None, str),
+    "namespace": ("FAASBOX_NAMESPACE", "function_namespace", str),
+    "auth": ("FAASBOX_AUTH", "basic_auth", "bool"),
+    "read_timeout": ("FAASBOX_READ_TIMEOUT", "read_timeout", parse_duration),
+    "write_timeout": ("FAASBOX_WRITE_TIMEOUT", "write_timeout", parse_duration),
+    "upstream_timeout": ("FAASBOX_UPSTREAM_TIMEOUT", "upstream_timeout", parse_duration),
+    "max_body_size": ("FAASBOX_MAX_BODY_SIZE", "max_request_body_size", parse_size),
+    "image_pull_timeout": ("FAASBOX_IMAGE_PULL_TIMEOUT", None, parse_duration),
+    "log_level": ("FAASBOX_LOG_LEVEL", None, str),
+}
+
+
+def _convert(name: str, raw: str, parser: object) -> object:
+    try:
+        if parser == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        assert callable(parser)
+        return parser(raw)
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment; a bad value raises ConfigError naming the variable."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for setting, (ours, openfaas, parser) in _ENV.items():
+        for name in (ours, openfaas):
+            if name and env.get(name):
+                values[setting] = _convert(name, env[name], parser)
+                break
+    return Settings().with_overrides(**values)
+
+
+def env_help() -> str:
+    """The environment table for `faasbox up --help`."""
+    lines = []
+    for setting, (ours, openfaas, _) in _ENV.items():
+        alias = f" (or {openfaas})" if openfaas else ""
+        lines.append(f"  {ours}{alias}: {setting}")
+    return "\n".join(lines)

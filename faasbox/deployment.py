@@ -1,0 +1,228 @@
+"""The OpenFaaS `FunctionDeployment` request, checked before anything touches the engine.
+
+Validation happens here, once, so that the API, the CLI and the UI all refuse the
+same inputs with the same words, and a request that passes can only fail later
+for engine reasons (missing image or secret, engine down).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$")
+NAME_MAX = 63
+SECRET_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
+
+SCALE_MIN = "com.openfaas.scale.min"
+SCALE_MAX = "com.openfaas.scale.max"
+SCALE_FACTOR = "com.openfaas.scale.factor"
+SCALE_ZERO = "com.openfaas.scale.zero"
+SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
+SCALE_TARGET = "com.openfaas.scale.target"
+DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
+
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
+_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+
+
+class InvalidRequest(ValueError):
+    """Input that can never succeed; the message is shown to the user as it is."""
+
+
+def check_name(name: object, what: str = "function name") -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest(f"{what} is required")
+    if len(name) > NAME_MAX:
+        raise InvalidRequest(f"{what} {name!r} is longer than {NAME_MAX} characters")
+    if not NAME_PATTERN.match(name):
+        raise InvalidRequest(
+            f"{what} {name!r} is invalid: use letters, digits, '-' and '_', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def check_secret_name(name: object) -> str:
+    """Secret names become file names under /var/openfaas/secrets: no paths, no traversal."""
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("secret name is required")
+    if not SECRET_PATTERN.match(name) or ".." in name:
+        raise InvalidRequest(
+            f"secret name {name!r} is invalid: use up to 64 letters, digits, '.', '-' and '_'"
+        )
+    return name
+
+
+def memory_bytes(text: str) -> int:
+    """Docker and Kubernetes memory units (`128m`, `128M`, `5Mi`, `1g`) as bytes."""
+    match = _MEMORY.match(text.strip())
+    if not match:
+        raise InvalidRequest(f"memory {text!r} is not a size such as 128M or 1Gi")
+    power = "kmgtp".find(match.group(2).lower()) + 1
+    return int(float(match.group(1)) * 1024**power)
+
+
+def nano_cpus(text: str) -> int:
+    """CPU as cores (`0.5`, `2`) or millicores (`500m`), as Docker's NanoCPUs."""
+    match = _CPU.match(text.strip())
+    if not match:
+        raise InvalidRequest(f"cpu {text!r} is not a number of cores such as 0.5 or 500m")
+    value = float(match.group(1)) / (1000 if match.group(2) else 1)
+    return int(value * 1e9)
+
+
+@dataclass(frozen=True)
+class Resources:
+    memory: str = ""
+    cpu: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k, v in (("memory", self.memory), ("cpu", self.cpu)) if v}
+
+    def __bool__(self) -> bool:
+        return bool(self.memory or self.cpu)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    service: str
+    image: str
+    namespace: str = ""
+    env_process: str = ""
+    env_vars: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    constraints: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    limits: Resources = Resources()
+    requests: Resources = Resources()
+    read_only_root_filesystem: bool = False
+    registry_auth: str = ""
+
+    @property
+    def min_replicas(self) -> int:
+        return scale_bounds(self.labels)[0]
+
+
+def _string(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{key} must be a string")
+    return value
+
+
+def _string_map(body: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidRequest(f"{key} must be an object of string values")
+    return dict(value)
+
+
+def _string_list(body: Mapping[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"{key} must be a list of strings")
+    return list(value)
+
+
+def _resources(body: Mapping[str, Any], key: str) -> Resources:
+    value = body.get(key)
+    if value is None:
+        return Resources()
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{key} must be an object with memory and cpu")
+    memory, cpu = _string(value, "memory"), _string(value, "cpu")
+    if memory and memory_bytes(memory) <= 0:
+        raise InvalidRequest(f"{key}.memory must be above zero")
+    if cpu and nano_cpus(cpu) <= 0:
+        raise InvalidRequest(f"{key}.cpu must be above zero")
+    return Resources(memory=memory, cpu=cpu)
+
+
+def _int_label(labels: Mapping[str, str], key: str, default: int) -> int:
+    raw = labels.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"label {key}={raw!r} must be a whole number") from None
+    if value < 0:
+        raise InvalidRequest(f"label {key}={raw!r} must not be negative")
+    return value
+
+
+def scale_bounds(labels: Mapping[str, str]) -> tuple[int, int, int]:
+    """(min, max, factor) from the OpenFaaS scaling labels, refusing what OpenFaaS
+    would silently turn into 0 replicas."""
+    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN)
+    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX)
+    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR)
+    if low > high:
+        raise InvalidRequest(f"label {SCALE_MIN}={low} is above {SCALE_MAX}={high}")
+    if factor > 100:
+        raise InvalidRequest(f"label {SCALE_FACTOR}={factor} must be between 0 and 100")
+    return low, high, factor
+
+
+def parse_deployment(body: object, default_namespace: str) -> Deployment:
+    """A Deployment from decoded JSON; unknown keys are ignored as Go clients expect."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    service = check_name(body.get("service"))
+    image = _string(body, "image").strip()
+    if not image:
+        raise InvalidRequest("image is required")
+    namespace = check_namespace(_string(body, "namespace"), default_namespace)
+    read_only = body.get("readOnlyRootFilesystem", False)
+    if not isinstance(read_only, bool):
+        raise InvalidRequest("readOnlyRootFilesystem must be true or false")
+    labels = _string_map(body, "labels")
+    scale_bounds(labels)
+    secrets = _string_list(body, "secrets")
+    for secret in secrets:
+        check_secret_name(secret)
+    return Deployment(
+        service=service,
+        image=image,
+        namespace=namespace,
+        env_process=_string(body, "envProcess"),
+        env_vars=_string_map(body, "envVars"),
+        labels=labels,
+        annotations=_string_map(body, "annotations"),
+        constraints=_string_list(body, "constraints"),
+        secrets=secrets,
+        limits=_resources(body, "limits"),
+        requests=_resources(body, "requests"),
+        read_only_root_filesystem=read_only,
+        registry_auth=_string(body, "registryAuth"),
+    )
+
+
+def check_namespace(namespace: str, default_namespace: str) -> str:
+    if namespace and namespace != default_namespace:
+        raise InvalidRequest(
+            f"namespace {namespace!r} does not exist; faasbox has one: {default_namespace!r}"
+        )
+    return default_namespace
+
+
+def split_name(name: str, default_namespace: str) -> str:
+    """`fn` and `fn.<namespace>` both address `fn`; any other namespace is refused."""
+    base, dot, namespace = name.rpartition(".")
+    if not dot:
+        return name
+    check_namespace(namespace, default_namespace)
+    return base

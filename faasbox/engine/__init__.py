@@ -1,0 +1,1 @@
+"""The only package that talks to Docker: everything else sees functions, not services."""

@@ -1,0 +1,37 @@
+"""Domain errors raised by the engine package; `api/` maps them to HTTP, `cli/` to exit codes."""
+
+
+class EngineError(Exception):
+    """Base class: the message is written for the user."""
+
+
+class EngineUnavailable(EngineError):
+    """Docker does not answer; callers answer 503 and retry later."""
+
+
+class FunctionNotFound(EngineError):
+    pass
+
+
+class FunctionExists(EngineError):
+    pass
+
+
+class SecretNotFound(EngineError):
+    pass
+
+
+class SecretExists(EngineError):
+    pass
+
+
+class ImageUnavailable(EngineError):
+    """The image is neither local nor pullable: a user error, not an engine fault."""
+
+
+class EngineRejected(EngineError):
+    """Docker refused a request that passed our own checks (a spec it dislikes)."""
+
+
+class SecretInUse(EngineError):
+    """Removing a secret that functions still mount would break them on their next restart."""

@@ -1,0 +1,35 @@
+"""The engine's event stream, reduced to "this service may have changed".
+
+Swarm has no task events, so container events (start, die, health_status)
+stand in for task state changes on this node, and service events for spec
+changes made by anyone, faasbox or `docker service` alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+
+from faasbox.engine.client import Engine
+
+_FILTERS = orjson.dumps({"type": ["service", "container"]}).decode()
+_SERVICE_LABEL = "com.docker.swarm.service.name"
+
+
+async def service_changes(engine: Engine) -> AsyncIterator[str]:
+    """Names of services touched by each event, until the stream breaks (EngineUnavailable)."""
+    async with engine.stream(
+        "GET", "events", params={"filters": _FILTERS}, timeout=None
+    ) as response:
+        async for line in response.content:
+            if not line.strip():
+                continue
+            event = orjson.loads(line)
+            attributes = (event.get("Actor") or {}).get("Attributes") or {}
+            if event.get("Type") == "service":
+                name = attributes.get("name")
+            else:
+                name = attributes.get(_SERVICE_LABEL)
+            if name:
+                yield str(name)

@@ -1,0 +1,162 @@
+"""Function deployment <-> Swarm service spec.
+
+Swarm is the source of truth: everything needed to give a deployment back
+verbatim is written onto the service (labels for what Swarm would normalise,
+such as resource strings), so faasbox can be killed at any time and rebuild
+its view from the engine alone.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from typing import Any
+
+import orjson
+
+from faasbox.deployment import (
+    Deployment,
+    Resources,
+    memory_bytes,
+    nano_cpus,
+)
+
+FUNCTION_MARKER = "function"
+FUNCTION_NAME = "com.openfaas.function"
+ANNOTATION_PREFIX = "com.openfaas.annotations."
+RESOURCES_LABEL = "com.faasbox.resources"
+UID_LABEL = "com.openfaas.uid"
+SECRETS_DIR = "/var/openfaas/secrets/"
+INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL}
+
+
+def service_labels(deployment: Deployment) -> dict[str, str]:
+    labels = dict(deployment.labels)
+    for key, value in deployment.annotations.items():
+        labels[ANNOTATION_PREFIX + key] = value
+    labels[FUNCTION_MARKER] = "true"
+    labels[FUNCTION_NAME] = deployment.service
+    if deployment.limits or deployment.requests:
+        labels[RESOURCES_LABEL] = orjson.dumps(
+            {"limits": deployment.limits.to_json(), "requests": deployment.requests.to_json()}
+        ).decode()
+    return labels
+
+
+def _resources(res: Resources) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if res.memory:
+        out["MemoryBytes"] = memory_bytes(res.memory)
+    if res.cpu:
+        out["NanoCPUs"] = nano_cpus(res.cpu)
+    return out
+
+
+def service_spec(
+    deployment: Deployment,
+    *,
+    network_id: str,
+    secret_refs: list[dict[str, Any]],
+    replicas: int,
+) -> dict[str, Any]:
+    """The Swarm ServiceSpec for a deployment; `secret_refs` come from the secrets module."""
+    labels = service_labels(deployment)
+    env = [f"{k}={v}" for k, v in deployment.env_vars.items()]
+    if deployment.env_process:
+        env.append(f"fprocess={deployment.env_process}")
+    container: dict[str, Any] = {
+        "Image": deployment.image,
+        "Labels": {**labels, UID_LABEL: random.token_hex(8)},
+        "Env": env,
+        "Secrets": secret_refs,
+        "ReadOnly": deployment.read_only_root_filesystem,
+    }
+    if deployment.read_only_root_filesystem:
+        # The watchdog's lock file lives in /tmp.
+        container["Mounts"] = [{"Type": "tmpfs", "Target": "/tmp"}]
+    return {
+        "Name": deployment.service,
+        "Labels": labels,
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "Resources": {
+                "Limits": _resources(deployment.limits),
+                "Reservations": _resources(deployment.requests),
+            },
+            "RestartPolicy": {"Condition": "any", "Delay": 5_000_000_000, "MaxAttempts": 0},
+            "Placement": {"Constraints": deployment.constraints},
+            "Networks": [{"Target": network_id, "Aliases": [deployment.service]}],
+        },
+        "Mode": {"Replicated": {"Replicas": replicas}},
+        "UpdateConfig": {"Parallelism": 1, "Order": "start-first", "FailureAction": "rollback"},
+        "RollbackConfig": {"Parallelism": 1, "FailureAction": "pause"},
+        "EndpointSpec": {"Mode": "dnsrr"},
+    }
+
+
+def secret_ref(secret_id: str, swarm_name: str, name: str) -> dict[str, Any]:
+    """Mount a Swarm secret where OpenFaaS functions look for `name`."""
+    return {
+        "SecretID": secret_id,
+        "SecretName": swarm_name,
+        "File": {"Name": SECRETS_DIR + name, "UID": "0", "GID": "0", "Mode": 0o444},
+    }
+
+
+def secret_target(ref: dict[str, Any]) -> str:
+    """The OpenFaaS name of a mounted secret: its file name, which survives rotation."""
+    target = str((ref.get("File") or {}).get("Name") or ref["SecretName"])
+    return target.removeprefix(SECRETS_DIR)
+
+
+def is_function(service: dict[str, Any], network_id: str) -> bool:
+    """A function of this faasbox: the OpenFaaS marker label and our network attached."""
+    spec = service.get("Spec") or {}
+    if (spec.get("Labels") or {}).get(FUNCTION_MARKER) != "true":
+        return False
+    networks = (spec.get("TaskTemplate") or {}).get("Networks") or []
+    return any(n.get("Target") == network_id for n in networks)
+
+
+def replicas_of(service: dict[str, Any]) -> int:
+    mode = (service.get("Spec") or {}).get("Mode") or {}
+    return int((mode.get("Replicated") or {}).get("Replicas", 1))
+
+
+def status_fields(service: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The OpenFaaS FunctionStatus fields that come from the service spec."""
+    spec = service["Spec"]
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    for key, value in (spec.get("Labels") or {}).items():
+        if key.startswith(ANNOTATION_PREFIX):
+            annotations[key[len(ANNOTATION_PREFIX) :]] = value
+        elif key not in INTERNAL_LABELS:
+            labels[key] = value
+    env_vars: dict[str, str] = {}
+    env_process = ""
+    for entry in container.get("Env") or []:
+        key, _, value = entry.partition("=")
+        if key == "fprocess":
+            env_process = value
+        else:
+            env_vars[key] = value
+    out: dict[str, Any] = {
+        "name": spec["Name"],
+        "image": container["Image"],
+        "namespace": namespace,
+        "envProcess": env_process,
+        "labels": labels,
+        "annotations": annotations,
+        "secrets": [secret_target(s) for s in container.get("Secrets") or []],
+        "constraints": list((spec["TaskTemplate"].get("Placement") or {}).get("Constraints") or []),
+        "readOnlyRootFilesystem": bool(container.get("ReadOnly")),
+        "createdAt": service.get("CreatedAt", ""),
+    }
+    if env_vars:
+        out["envVars"] = env_vars
+    raw = (spec.get("Labels") or {}).get(RESOURCES_LABEL)
+    if raw:
+        resources = orjson.loads(raw)
+        out.update({k: v for k, v in resources.items() if v})
+    return out

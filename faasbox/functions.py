@@ -1,0 +1,244 @@
+"""The in-memory view of functions and their ready replicas.
+
+Fed by the engine's events, so the API, the gateway, the scaler and the UI read
+functions without calling Docker. Swarm stays the source of truth: the view is
+rebuilt whole on start, after the engine comes back, and every few seconds as
+a safety net, and one service is re-read whenever an event names it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faasbox.engine import services
+from faasbox.engine.client import ApiError, Engine
+from faasbox.engine.errors import EngineUnavailable, FunctionNotFound
+from faasbox.engine.events import service_changes
+from faasbox.engine.spec import replicas_of, status_fields
+
+log = logging.getLogger("faasbox.functions")
+
+_TRANSITIONAL = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+_RESYNC_EVERY = 15.0
+_SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A task that can take requests: running, wanted running, with an address."""
+
+    task_id: str
+    address: str
+    up_to_date: bool
+
+
+@dataclass
+class Function:
+    name: str
+    service_id: str
+    status: dict[str, Any]
+    replicas: int
+    endpoints: tuple[Replica, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def available_replicas(self) -> int:
+        """OpenFaaS's availableReplicas: running tasks of the current spec."""
+        return sum(1 for r in self.endpoints if r.up_to_date)
+
+    def to_json(self, invocations: float = 0.0) -> dict[str, Any]:
+        return {
+            **self.status,
+            "replicas": self.replicas,
+            "availableReplicas": self.available_replicas,
+            "invocationCount": invocations,
+        }
+
+
+Listener = Callable[[str, Function | None], None]
+
+
+class FunctionsView:
+    """name -> Function, kept current from the engine."""
+
+    def __init__(self, engine: Engine, network_id: str, namespace: str) -> None:
+        self._engine = engine
+        self._network_id = network_id
+        self._namespace = namespace
+        self._functions: dict[str, Function] = {}
+        self._addresses: dict[str, str] = {}  # container id -> IP on our network
+        self._listeners: list[Listener] = []
+        self._settling: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.engine_up = False
+
+    # reading ---------------------------------------------------------------
+    def get(self, name: str) -> Function | None:
+        return self._functions.get(name)
+
+    def all(self) -> list[Function]:
+        return sorted(self._functions.values(), key=lambda f: f.name)
+
+    def listen(self, listener: Listener) -> None:
+        """Called with (name, Function or None when removed) after every change."""
+        self._listeners.append(listener)
+
+    # lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        """Read everything once, then follow events in the background."""
+        await self.sync_all()
+        self.engine_up = True
+        self._tasks = [
+            asyncio.create_task(self._follow(), name="functions-events"),
+            asyncio.create_task(self._resync_periodically(), name="functions-resync"),
+        ]
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._settling.values()]:
+            task.cancel()
+        for task in [*self._tasks, *self._settling.values()]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # syncing -----------------------------------------------------------------
+    async def sync_all(self) -> None:
+        found = await services.list_functions(self._engine, self._network_id)
+        names = {s["Spec"]["Name"] for s in found}
+        for service in found:
+            await self._sync_service(service)
+        for gone in set(self._functions) - names:
+            self._set(gone, None)
+
+    async def sync(self, name: str) -> None:
+        """Re-read one service; keep re-reading briefly while its tasks are moving, because
+        Swarm reports task states a moment after the container events that announce them."""
+        try:
+            service = await services.inspect_function(self._engine, name, self._network_id)
+        except FunctionNotFound:
+            self._set(name, None)
+            return
+        unsettled = await self._sync_service(service)
+        if unsettled and name not in self._settling:
+            self._settling[name] = asyncio.create_task(self._settle(name))
+
+    async def _settle(self, name: str) -> None:
+        try:
+            for delay in _SETTLE_DELAYS:
+                await asyncio.sleep(delay)
+                service = await services.inspect_function(self._engine, name, self._network_id)
+                if not await self._sync_service(service):
+                    return
+        except (FunctionNotFound, EngineUnavailable, ApiError):
+            return
+        finally:
+            self._settling.pop(name, None)
+
+    async def _sync_service(self, service: dict[str, Any]) -> bool:
+        """Update one function from its service; True while its tasks are still moving."""
+        name = service["Spec"]["Name"]
+        tasks = await services.list_tasks(self._engine, service["ID"])
+        current = {
+            t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
+        }
+        endpoints = []
+        unsettled = False
+        for task in tasks:
+            state = task["Status"]["State"]
+            desired = task.get("DesiredState")
+            if state in _TRANSITIONAL and desired == "running":
+                unsettled = True
+            if state == "running" and desired != "running":
+                unsettled = True
+            if state != "running" or desired != "running":
+                continue
+            address = await self._address(task)
+            if address:
+                endpoints.append(Replica(task["ID"], address, task["ID"] in current))
+        if sum(1 for e in endpoints if e.up_to_date) != replicas_of(service):
+            unsettled = True
+        labels = dict(service["Spec"].get("Labels") or {})
+        function = Function(
+            name=name,
+            service_id=service["ID"],
+            status=status_fields(service, self._namespace),
+            replicas=replicas_of(service),
+            endpoints=tuple(sorted(endpoints, key=lambda r: r.task_id)),
+            labels=labels,
+        )
+        self._set(name, function)
+        return unsettled
+
+    async def _address(self, task: dict[str, Any]) -> str:
+        """The task's IP on our network: in the task on overlays, in the container on bridges
+        (Swarm leaves local-scope addresses out of the task)."""
+        for attachment in task.get("NetworksAttachments") or []:
+            if attachment["Network"]["ID"] == self._network_id and attachment.get("Addresses"):
+                return str(attachment["Addresses"][0]).partition("/")[0]
+        container_id = ((task["Status"].get("ContainerStatus") or {}).get("ContainerID")) or ""
+        if not container_id:
+            return ""
+        if container_id not in self._addresses:
+            try:
+                container = await self._engine.call("GET", f"containers/{container_id}/json")
+            except ApiError:
+                return ""
+            for network in (container["NetworkSettings"].get("Networks") or {}).values():
+                if network.get("NetworkID") == self._network_id and network.get("IPAddress"):
+                    self._addresses[container_id] = network["IPAddress"]
+        return self._addresses.get(container_id, "")
+
+    def _set(self, name: str, function: Function | None) -> None:
+        if function is None:
+            if self._functions.pop(name, None) is None:
+                return
+        else:
+            self._functions[name] = function
+        for listener in self._listeners:
+            listener(name, function)
+
+    # background --------------------------------------------------------------
+    async def _follow(self) -> None:
+        """Follow events forever; on a broken stream, wait for the engine and resync."""
+        delay = 0.2
+        while True:
+            try:
+                async for name in service_changes(self._engine):
+                    if not self.engine_up:
+                        self.engine_up = True
+                        await self.sync_all()
+                    delay = 0.2
+                    await self._sync_quietly(name)
+            except EngineUnavailable as exc:
+                if self.engine_up:
+                    log.warning("[functions] engine lost: %s", exc)
+                self.engine_up = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                await self.sync_all()
+                if not self.engine_up:
+                    log.info("[functions] engine back; view rebuilt")
+                self.engine_up = True
+            except (EngineUnavailable, ApiError):
+                self.engine_up = False
+
+    async def _sync_quietly(self, name: str) -> None:
+        try:
+            await self.sync(name)
+        except ApiError as exc:
+            log.warning("[functions] could not read %s: %s", name, exc)
+
+    async def _resync_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(_RESYNC_EVERY)
+            if not self.engine_up:
+                continue
+            try:
+                await self.sync_all()
+            except (EngineUnavailable, ApiError) as exc:
+                log.warning("[functions] resync failed: %s", exc)

@@ -1,0 +1,1 @@
+"""The invoke path: ASGI entry, upstream pools, replica balancing, scale-from-zero, async."""

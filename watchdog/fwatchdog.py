@@ -1,0 +1,1381 @@
+#!/usr/bin/env python3
+"""faasbox watchdog: the HTTP front of every faasbox function image.
+
+fork mode (the default) starts `fprocess` once per request, as the OpenFaaS classic
+watchdog does; http mode keeps one `fprocess` warm and reverse-proxies to it. The file is
+copied into images built on Debian, Alpine and Raspberry Pi OS, so it is one file, standard
+library only, and runs on any CPython 3.9+; uvloop is used when the image happens to have it.
+README.md next to this file documents every setting and every difference from the classic
+watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import http
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import IO, NamedTuple
+
+# Request bytes queued for a handler before the socket stops being read.
+BODY_HIGH_WATER = 1 << 20
+# Response bytes queued in the transport before handlers wait for the client.
+WRITE_HIGH_WATER = 1 << 18
+# Child output kept in memory up to this size; beyond it, in an unlinked temp file.
+SPILL_AT = 4 << 20
+# One read from a pipe or temp file; below glibc's mmap threshold so reads stay cheap.
+READ_SIZE = 1 << 16
+MAX_HEAD = 1 << 16
+FORK_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+     "upgrade", "proxy-authenticate", "proxy-authorization"}
+)
+# Python ignores SIGPIPE (and SIGXFSZ); an exec'd child must get the defaults back.
+CHILD_DEFAULT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
+)
+# How Go's exec package words a death by signal, which clients see in 500 bodies.
+SIGNAL_WORDS: dict[int, str] = {
+    signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted", signal.SIGINT: "interrupt", signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception", signal.SIGPIPE: "broken pipe",
+}
+STATUS_LINES = {
+    int(code): f"HTTP/1.1 {int(code)} {code.phrase}\r\n".encode() for code in http.HTTPStatus
+}
+
+
+# --- configuration -------------------------------------------------------------------
+
+class ConfigError(Exception):
+    """A setting that would otherwise fail at the first request: reported once, at start."""
+
+
+class Config(NamedTuple):
+    argv: list[str]
+    mode: str
+    upstream: tuple[str, int]
+    port: int
+    read_timeout: float
+    write_timeout: float
+    exec_timeout: float
+    healthcheck_interval: float
+    write_debug: bool
+    content_type: str
+    marshal_request: bool
+    cgi_headers: bool
+    combine_output: bool
+    suppress_lock: bool
+    max_inflight: int
+    lock_path: str
+
+
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(name: str, raw: str, default: float) -> float:
+    """Seconds from an integer (seconds) or a Go duration such as `1m30s` or `500ms`.
+
+    The classic watchdog silently keeps the default for a bad value; here it is an error at
+    start, because a function that ignores its timeout is found only in production.
+    """
+    if not raw:
+        return default
+    if raw.isdigit():
+        return float(raw)
+    parts = _DURATION_PART.findall(raw)
+    if not parts or "".join(number + unit for number, unit in parts) != raw:
+        raise ConfigError(f"{name}={raw!r} is not a duration (use 30, 30s, 1m30s or 500ms)")
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Only the exact string `true` is true once a value is set: `cgi_headers=1` is false."""
+    raw = env.get(name, "")
+    return default if not raw else raw == "true"
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is not an integer from {low} to {high}")
+    return value
+
+
+def _resolve_program(argv: list[str], env: Mapping[str, str]) -> str:
+    """The executable's path, looked up once: a typo fails the start, not every request."""
+    program = argv[0]
+    if "/" in program:
+        found = program if os.access(program, os.X_OK) and os.path.isfile(program) else None
+    else:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise ConfigError(f"fprocess: {program!r} is not an executable file or on PATH")
+    return found
+
+
+def _upstream(raw: str) -> tuple[str, int]:
+    url = urllib.parse.urlsplit(raw)
+    try:
+        port = url.port or 80
+    except ValueError:
+        port = 0
+    if url.scheme != "http" or not url.hostname or not port:
+        raise ConfigError(f"upstream_url={raw!r} must be http://host:port")
+    return url.hostname, port
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    fprocess = env.get("fprocess", "")
+    if not fprocess.strip():
+        raise ConfigError("fprocess is not set: give the command to run, e.g. fprocess='cat'")
+    # The classic watchdog splits on single spaces with no shell and no quoting.
+    argv = fprocess.split(" ")
+    argv[0] = _resolve_program(argv, env)
+    mode = env.get("mode", "") or "fork"
+    if mode not in ("fork", "http"):
+        raise ConfigError(f"mode={mode!r} must be fork or http")
+    upstream = ("", 0)
+    if mode == "http":
+        if not env.get("upstream_url"):
+            raise ConfigError("mode=http needs upstream_url, e.g. http://127.0.0.1:5000")
+        upstream = _upstream(env["upstream_url"])
+    write_timeout = parse_duration("write_timeout", env.get("write_timeout", ""), 30.0)
+    return Config(
+        argv=argv,
+        mode=mode,
+        upstream=upstream,
+        port=_integer(env, "port", 8080, 1, 65535),
+        read_timeout=parse_duration("read_timeout", env.get("read_timeout", ""), 30.0),
+        write_timeout=write_timeout,
+        exec_timeout=parse_duration("exec_timeout", env.get("exec_timeout", ""), 0.0),
+        healthcheck_interval=parse_duration(
+            "healthcheck_interval", env.get("healthcheck_interval", ""), write_timeout
+        ),
+        write_debug=_flag(env, "write_debug", False),
+        content_type=env.get("content_type", ""),
+        marshal_request=_flag(env, "marshal_request", False),
+        cgi_headers=_flag(env, "cgi_headers", True),
+        combine_output=_flag(env, "combine_output", True),
+        suppress_lock=_flag(env, "suppress_lock", False),
+        max_inflight=_integer(env, "max_inflight", 0, 0, 1 << 30),
+        lock_path=os.path.join(env.get("TMPDIR") or "/tmp", ".lock"),
+    )
+
+
+# --- logging ---------------------------------------------------------------------------
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def log(message: str) -> None:
+    """Go's `log` format, so existing greps of container logs keep matching."""
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S ")
+    _write_all(2, (stamp + message + "\n").encode("utf-8", "replace"))
+
+
+# --- HTTP/1.1 server -------------------------------------------------------------------
+
+class BadRequest(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Request:
+    __slots__ = ("body", "chunked", "content_length", "first", "headers", "keep_alive",
+                 "method", "path", "query", "target", "version")
+
+    def __init__(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        try:
+            method, target, version = lines[0].decode("latin-1").split(" ")
+        except ValueError:
+            raise BadRequest(400, "malformed request line") from None
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            raise BadRequest(505, "only HTTP/1.0 and HTTP/1.1 are served")
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers: list[tuple[str, str]] = []
+        self.first: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name[-1:] in b" \t":
+                raise BadRequest(400, "malformed header line")
+            text_name = name.decode("latin-1")
+            text_value = value.strip(b" \t").decode("latin-1")
+            self.headers.append((text_name, text_value))
+            self.first.setdefault(text_name.lower(), text_value)
+        if not target.startswith("/"):
+            target = urllib.parse.urlsplit(target).path or "/"
+        raw_path, _, self.query = target.partition("?")
+        self.path = urllib.parse.unquote(raw_path)
+        self.chunked = "chunked" in self.first.get("transfer-encoding", "").lower()
+        length = self.first.get("content-length", "0")
+        if self.chunked:
+            self.content_length = -1
+        elif length.isdigit():
+            self.content_length = int(length)
+        else:
+            raise BadRequest(400, "bad Content-Length")
+        connection = self.first.get("connection", "").lower()
+        self.keep_alive = (
+            "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+        )
+        self.body = Body(self.content_length == 0)
+
+    @property
+    def host(self) -> str:
+        return self.first.get("host", "")
+
+
+class Body:
+    """A request body handed from the connection's parser to its handler.
+
+    The parser only records bytes and wakes the reader; the socket stops being read while
+    more than BODY_HIGH_WATER bytes wait here, so a 200 MB upload never sits in memory.
+    """
+
+    def __init__(self, complete: bool) -> None:
+        self.complete = complete
+        self.lost = False
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._queued = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._pause: Callable[[bool], None] = lambda _: None
+        self._on_first_read: Callable[[], None] | None = None
+
+    def bind(self, pause: Callable[[bool], None], on_first_read: Callable[[], None] | None) -> None:
+        self._pause = pause
+        self._on_first_read = on_first_read
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._queued += len(data)
+        if self._queued > BODY_HIGH_WATER:
+            self._pause(True)
+        self._wake()
+
+    def finish(self, lost: bool = False) -> None:
+        self.complete = True
+        self.lost = lost
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def read(self) -> bytes:
+        """The next chunk, or b"" at the end; ConnectionError when the client went away."""
+        if self._on_first_read is not None:
+            self._on_first_read()
+            self._on_first_read = None
+        while not self._chunks:
+            if self.lost:
+                raise ConnectionResetError("client closed the connection mid-request")
+            if self.complete:
+                return b""
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        data = self._chunks.popleft()
+        self._queued -= len(data)
+        if self._queued <= BODY_HIGH_WATER // 4:
+            self._pause(False)
+        return data
+
+
+_IDLE, _BODY, _WAIT = range(3)
+_date: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    global _date
+    now = int(time.time())
+    if now != _date[0]:
+        _date = (now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode())
+    return _date[1]
+
+
+def wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Connection(asyncio.Protocol):
+    """One client connection: parses requests, feeds bodies, writes responses.
+
+    Requests on a connection are served one at a time; pipelined bytes wait in the buffer
+    until the response before them is finished. Losing the connection cancels the handler,
+    which is how a client that hangs up gets its child killed.
+    """
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._loop = server.loop
+        self._transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+        self._state = _IDLE
+        self._request: Request | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._remaining = 0  # body bytes left (Content-Length) or in the current chunk
+        self._chunk_state = 0  # 0 size line, 1 data, 2 CRLF after data, 3 trailers
+        self._read_timer: asyncio.TimerHandle | None = None
+        self._write_timer: asyncio.TimerHandle | None = None
+        self._paused_reading = False
+        self._writable: asyncio.Future[None] | None = None
+        self._response_chunked = False
+        self._response_started = False
+        self._client_done = False  # the client half-closed after its last request
+        self.closing = False
+        self.closing_after_response = False
+
+    # asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self._server.connections.add(self)
+        self._arm_read_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._buf += data
+        self._parse()
+
+    def eof_received(self) -> bool:
+        # A half-close while a response is pending still lets the response go out.
+        if self._request is None:
+            return False
+        if self._request.body.complete:
+            self._client_done = True
+            return True
+        self._request.body.finish(lost=True)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self._server.forget(self)
+        for timer in (self._read_timer, self._write_timer):
+            if timer is not None:
+                timer.cancel()
+        if self._request is not None:
+            self._request.body.finish(lost=not self._request.body.complete)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writable = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self._writable = None
+
+    # parsing ---------------------------------------------------------------------------
+
+    def _parse(self) -> None:
+        while not self.closing:
+            if self._state == _BODY and not self._consume_body():
+                return
+            if self._state != _IDLE:
+                return
+            end = self._buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buf) > MAX_HEAD:
+                    self._reject(BadRequest(431, "request head too large"))
+                return
+            head = bytes(self._buf[:end])
+            del self._buf[: end + 4]
+            if not head.strip():
+                continue
+            try:
+                request = Request(head)
+            except BadRequest as exc:
+                self._reject(exc)
+                return
+            self._start(request)
+
+    def _start(self, request: Request) -> None:
+        self._request = request
+        self._response_started = False
+        self._response_chunked = False
+        self._remaining = 0 if request.chunked else request.content_length
+        self._chunk_state = 0
+        if request.body.complete:
+            self._body_complete()
+        else:
+            self._state = _BODY
+            expects = request.first.get("expect", "").lower() == "100-continue"
+            request.body.bind(self._pause_reading, self._send_continue if expects else None)
+        if self._server.config.write_timeout:
+            self._write_timer = self._loop.call_later(
+                self._server.config.write_timeout, self._deadline_passed
+            )
+        self._task = self._loop.create_task(self._server.handle(request, self))
+
+    def _consume_body(self) -> bool:
+        """Moves body bytes from the buffer to the handler; True once the body is complete."""
+        assert self._request is not None
+        body = self._request.body
+        if not self._request.chunked:
+            take = min(self._remaining, len(self._buf))
+            if take:
+                body.feed(bytes(self._buf[:take]))
+                del self._buf[:take]
+                self._remaining -= take
+            if self._remaining:
+                return False
+            self._body_complete()
+            return True
+        while True:
+            if self._chunk_state == 1:
+                take = min(self._remaining, len(self._buf))
+                if take:
+                    body.feed(bytes(self._buf[:take]))
+                    del self._buf[:take]
+                    self._remaining -= take
+                if self._remaining:
+                    return False
+                self._chunk_state = 2
+            end = self._buf.find(b"\r\n")
+            if end < 0:
+                if len(self._buf) > MAX_HEAD:
+                    self._reject(BadRequest(400, "chunk line too long"))
+                return False
+            line = bytes(self._buf[:end])
+            del self._buf[: end + 2]
+            if self._chunk_state == 2:
+                if line:
+                    self._reject(BadRequest(400, "bad chunk terminator"))
+                    return False
+                self._chunk_state = 0
+            elif self._chunk_state == 3:
+                if not line:
+                    self._body_complete()
+                    return True
+            else:
+                try:
+                    self._remaining = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    self._reject(BadRequest(400, "bad chunk size"))
+                    return False
+                self._chunk_state = 1 if self._remaining else 3
+
+    def _body_complete(self) -> None:
+        assert self._request is not None
+        self._state = _WAIT
+        self._request.body.finish()
+        self._pause_reading(False)
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _reject(self, exc: BadRequest) -> None:
+        """A request that cannot be parsed ends the connection: framing is lost."""
+        if self._request is None or not self._response_started:
+            self._request = None
+            self.respond(exc.status, f"{exc}\n".encode(), close=True)
+        elif self._transport is not None:
+            self._transport.abort()
+
+    # flow control and timers -------------------------------------------------------------
+
+    def _pause_reading(self, pause: bool) -> None:
+        if self._transport is None or self.closing or pause == self._paused_reading:
+            return
+        self._paused_reading = pause
+        if pause:
+            self._transport.pause_reading()
+        else:
+            self._transport.resume_reading()
+
+    def _send_continue(self) -> None:
+        if self._transport is not None and not self.closing:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _arm_read_timer(self) -> None:
+        if self._server.config.read_timeout:
+            self._read_timer = self._loop.call_later(
+                self._server.config.read_timeout, self._deadline_passed
+            )
+
+    def _deadline_passed(self) -> None:
+        """read_timeout or write_timeout: the connection goes, and with it any child."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close_when_idle(self) -> None:
+        if self._request is None and self._transport is not None:
+            self._transport.close()
+        self.closing_after_response = True
+
+    # responses ---------------------------------------------------------------------------
+
+    def start_response(
+        self, status: int, headers: Iterable[tuple[str, str]], length: int | None
+    ) -> None:
+        """Sends the head; `length` None means the size is unknown and the body is chunked."""
+        assert self._request is not None and self._transport is not None
+        self._response_started = True
+        lines = [STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode()]
+        lines.append(b"Date: " + _http_date() + b"\r\n")
+        for name, value in headers:
+            lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if length is not None:
+            lines.append(b"Content-Length: %d\r\n" % length)
+        elif self._request.version == "HTTP/1.1":
+            lines.append(b"Transfer-Encoding: chunked\r\n")
+            self._response_chunked = True
+        else:
+            self._request.keep_alive = False
+        if not self._request.keep_alive or self.closing_after_response:
+            lines.append(b"Connection: close\r\n")
+        lines.append(b"\r\n")
+        self._transport.write(b"".join(lines))
+
+    def write(self, data: bytes) -> None:
+        if not data or self._transport is None or self.closing:
+            return
+        if self._response_chunked:
+            self._transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+        else:
+            self._transport.write(data)
+
+    async def drain(self) -> None:
+        if self._writable is not None:
+            await self._writable
+        if self.closing:
+            raise ConnectionResetError("client went away")
+
+    def end_response(self) -> None:
+        request = self._request
+        if request is None or self._transport is None or self.closing:
+            return
+        if self._response_chunked:
+            self._transport.write(b"0\r\n\r\n")
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        self._request = None
+        self._task = None
+        if (not request.keep_alive or not request.body.complete or self._client_done
+                or self.closing_after_response):
+            self._transport.close()
+            self.closing = True
+            return
+        self._state = _IDLE
+        self._arm_read_timer()
+        if self._buf:
+            self._parse()
+
+    def respond(
+        self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = (),
+        close: bool = False,
+    ) -> None:
+        if self._transport is None or self.closing:
+            return
+        if self._request is None:  # an unparseable request: answer, then hang up
+            self._transport.write(
+                STATUS_LINES[status] + b"Content-Type: text/plain; charset=utf-8\r\n"
+                b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+            )
+            self._transport.close()
+            self.closing = True
+            return
+        if close:
+            self._request.keep_alive = False
+        self.start_response(
+            status, [("Content-Type", "text/plain; charset=utf-8"), *headers], len(body)
+        )
+        self.write(body)
+        self.end_response()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    @property
+    def response_started(self) -> bool:
+        return self._response_started
+
+
+# --- children --------------------------------------------------------------------------
+
+class Reaper:
+    """Collects exited children with waitpid(-1), whatever woke it.
+
+    Reaping any pid, not just the one that woke us, also collects orphans re-parented to the
+    watchdog when it is PID 1 in its container, so no grandchild stays a zombie. The wake-up
+    is a pidfd per child where the kernel has them (uvloop keeps SIGCHLD for itself), else
+    SIGCHLD through the stdlib loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, use_pidfd: bool) -> None:
+        self._loop = loop
+        self._use_pidfd = use_pidfd
+        self._waiting: dict[int, asyncio.Future[int]] = {}
+        if not use_pidfd:
+            loop.add_signal_handler(signal.SIGCHLD, self._reap)
+
+    def watch(self, pid: int) -> asyncio.Future[int]:
+        """A future for the pid's exit code (negative: killed by that signal)."""
+        exited: asyncio.Future[int] = self._loop.create_future()
+        self._waiting[pid] = exited
+        if self._use_pidfd:
+            fd = os.pidfd_open(pid)
+            self._loop.add_reader(fd, self._pidfd_ready, fd)
+        return exited
+
+    def _pidfd_ready(self, fd: int) -> None:
+        self._loop.remove_reader(fd)
+        os.close(fd)
+        self._reap()
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            exited = self._waiting.pop(pid, None)
+            if exited is not None and not exited.done():
+                exited.set_result(os.waitstatus_to_exitcode(status))
+
+
+def pidfd_works() -> bool:
+    """pidfd_open needs Linux 5.3+; older kernels (some Raspberry Pi images) lack it."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def kill_group(pid: int, exited: asyncio.Future[int], sig: int = signal.SIGKILL) -> None:
+    """Signals the child's whole process group, but only while the child is unreaped:
+    after that its pid, and so the group id, may belong to another request's child."""
+    if exited.done():
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def spawn(argv: list[str], env: Mapping[str, str], stdin: int, stdout: int, stderr: int) -> int:
+    """posix_spawn (vfork+exec in glibc and musl): the cheapest way to start a child from
+    Python. The child leads a new process group so a timeout can kill its descendants."""
+    actions = [
+        (os.POSIX_SPAWN_DUP2, stdin, 0),
+        (os.POSIX_SPAWN_DUP2, stdout, 1),
+        (os.POSIX_SPAWN_DUP2, stderr, 2),
+    ]
+    return os.posix_spawn(
+        argv[0], argv, env, file_actions=actions, setpgroup=0, setsigdef=CHILD_DEFAULT_SIGNALS
+    )
+
+
+class PipeReader:
+    """Reads a pipe from the event loop until EOF; subclasses decide where bytes go."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self._loop = loop
+        self._fd = fd
+        self.done: asyncio.Future[None] = loop.create_future()
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.received(data)
+            return
+        self.close()
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def received(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class Capture(PipeReader):
+    """The child's output, held until its exit code is known.
+
+    The classic watchdog answers 500 for a non-zero exit, so the status line must wait for
+    the exit; to keep a 200 MB response from sitting in memory, output past SPILL_AT moves
+    to an unlinked temp file and is streamed from there.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, spill_dir: str) -> None:
+        super().__init__(loop, fd)
+        self._spill_dir = spill_dir
+        self._chunks: list[bytes] = []
+        self._file: IO[bytes] | None = None
+        self.size = 0
+
+    def received(self, data: bytes) -> None:
+        self.size += len(data)
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._chunks.append(data)
+        if self.size > SPILL_AT:
+            # Closed by close(): the file lives as long as this Capture, not a block.
+            self._file = tempfile.TemporaryFile(dir=self._spill_dir)  # noqa: SIM115
+            self._file.writelines(self._chunks)
+            self._chunks = []
+
+    def head(self, size: int) -> bytes:
+        if self._file is None:
+            return b"".join(self._chunks)[:size]
+        self._file.seek(0)
+        return self._file.read(size)
+
+    def parts(self) -> Iterable[bytes]:
+        yield from self._chunks
+        if self._file is not None:
+            self._file.seek(0)
+            while data := self._file.read(READ_SIZE):
+                yield data
+
+    async def send(self, conn: Connection) -> None:
+        for part in self.parts():
+            conn.write(part)
+            await conn.drain()
+
+    def close(self) -> None:
+        super().close()
+        if self._file is not None:
+            self._file.close()
+
+
+class StderrLog(PipeReader):
+    """With combine_output=false the child's stderr goes to the container log."""
+
+    def received(self, data: bytes) -> None:
+        for line in data.decode("utf-8", "replace").splitlines():
+            log("stderr: " + line)
+
+
+async def write_pipe(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            writable: asyncio.Future[None] = loop.create_future()
+            loop.add_writer(fd, wake, writable)
+            try:
+                await writable
+            finally:
+                loop.remove_writer(fd)
+
+
+def sniff(data: bytes) -> str:
+    """The few answers of Go's content sniffing that function output actually produces."""
+    text = data.lstrip(b"\t\n\x0c\r ")[:14].lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<p>", b"<div", b"<h1")):
+        return "text/html; charset=utf-8"
+    if text.startswith(b"<?xml"):
+        return "text/xml; charset=utf-8"
+    for magic, kind in ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+                        (b"GIF8", "image/gif"), (b"\xff\xd8\xff", "image/jpeg")):
+        if data.startswith(magic):
+            return kind
+    if any(byte in _BINARY for byte in data[:512]):
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
+
+
+_BINARY = frozenset(set(range(0x09)) | {0x0B} | set(range(0x0E, 0x1B)) | set(range(0x1C, 0x20)))
+
+
+def canonical_env_name(name: str, cache: dict[str, str] = {}) -> str:  # noqa: B006
+    """`x-call-id` -> `Http_X_Call_Id`: Go's canonical header form, `-` made `_`.
+    The default dict is a deliberate per-process cache; header names repeat."""
+    key = cache.get(name)
+    if key is None:
+        key = "Http_" + "_".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+        cache[name] = key
+    return key
+
+
+class ForkBackend:
+    """One fprocess per request, as the classic watchdog."""
+
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, reaper: Reaper) -> None:
+        self._config = config
+        self._loop = loop
+        self._reaper = reaper
+        self._env = dict(os.environ)
+        self._spill_dir = os.path.dirname(config.lock_path)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def child_env(self, request: Request) -> Mapping[str, str]:
+        if not self._config.cgi_headers:
+            return self._env
+        env = dict(self._env)
+        for name, value in reversed(request.headers):  # the first value of a header wins
+            env[canonical_env_name(name)] = value
+        env["Http_Method"] = request.method
+        env["Http_ContentLength"] = env["Http_Content_Length"] = str(request.content_length)
+        if request.chunked:
+            env["Http_Transfer_Encoding"] = "chunked"
+        else:
+            env.pop("Http_Transfer_Encoding", None)
+        if request.query:
+            env["Http_Query"] = request.query
+        env["Http_Path"] = request.path
+        env["Http_Host"] = request.host
+        return env
+
+    async def handle(self, request: Request, conn: Connection) -> None:
+        config = self._config
+        started = time.monotonic()
+        log("Forking fprocess.")
+        stdin_r, stdin_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe() if not config.combine_output else (-1, out_w)
+        try:
+            pid = spawn(config.argv, self.child_env(request), stdin_r, out_w, err_w)
+        except OSError as exc:
+            for fd in {stdin_w, out_r, err_r} - {-1}:
+                os.close(fd)
+            log(f"Failed to start process: {exc}")
+            conn.respond(500, f"{exc}\n".encode())
+            return
+        finally:
+            for fd in {stdin_r, out_w, err_w}:
+                os.close(fd)
+        exited = self._reaper.watch(pid)
+        output = Capture(self._loop, out_r, self._spill_dir)
+        errors = StderrLog(self._loop, err_r) if err_r >= 0 else None
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            kill_group(pid, exited)
+
+        timer = self._loop.call_later(config.exec_timeout, expire) if config.exec_timeout else None
+        try:
+            await self._feed(stdin_w, request)
+            await output.done
+            code = await exited
+            if errors is not None:
+                await errors.done
+            duration = time.monotonic() - started
+            if timed_out:
+                log(f"Killed process after exec_timeout ({config.exec_timeout:g}s).")
+                conn.respond(408, b"Killed process.\n")
+                return
+            if code != 0:
+                word = f"exit status {code}" if code > 0 else f"signal: {_signal_word(-code)}"
+                log(f"Error: {word}")
+                prefix = f"{word}\n".encode()
+                conn.start_response(
+                    500, [("Content-Type", "text/plain; charset=utf-8")], len(prefix) + output.size
+                )
+                conn.write(prefix)
+                await output.send(conn)
+                conn.end_response()
+                return
+            content_type = (
+                config.content_type or request.first.get("content-type") or sniff(output.head(512))
+            )
+            conn.start_response(
+                200,
+                [("Content-Type", content_type), ("X-Duration-Seconds", f"{duration:f}")],
+                output.size,
+            )
+            await output.send(conn)
+            conn.end_response()
+            if config.write_debug:
+                for part in output.parts():
+                    _write_all(1, part)
+            else:
+                log(f"Wrote {output.size} Bytes - Duration: {duration:f}s")
+        finally:
+            if timer is not None:
+                timer.cancel()
+            kill_group(pid, exited)
+            output.close()
+            if errors is not None:
+                errors.close()
+
+    async def _feed(self, fd: int, request: Request) -> None:
+        """Streams the request body (or its marshalled form) into the child's stdin.
+
+        A child that exits without reading its input is not an error: the rest of the body
+        is drained so the connection stays usable.
+        """
+        os.set_blocking(fd, False)
+        try:
+            chunks = marshalled(request) if self._config.marshal_request else raw_body(request)
+            async for chunk in chunks:
+                await write_pipe(self._loop, fd, chunk)
+        except BrokenPipeError:
+            while await request.body.read():
+                pass
+        finally:
+            os.close(fd)
+
+
+def _signal_word(number: int) -> str:
+    return SIGNAL_WORDS.get(number, f"signal {number}")
+
+
+async def raw_body(request: Request) -> AsyncIterator[bytes]:
+    while chunk := await request.body.read():
+        yield chunk
+
+
+async def marshalled(request: Request) -> AsyncIterator[bytes]:
+    """`{"header": {...}, "body": {"raw": "<base64>"}}`, streamed: base64 is emitted in
+    3-byte groups so the body never has to be whole in memory."""
+    header: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        key = canonical_env_name(name)[5:].replace("_", "-")
+        header.setdefault(key, []).append(value)
+    prefix = json.dumps({"header": dict(sorted(header.items()))}, separators=(",", ":"))
+    yield prefix[:-1].encode() + b',"body":{"raw":"'
+    rest = b""
+    while chunk := await request.body.read():
+        data = rest + chunk
+        cut = len(data) - len(data) % 3
+        rest = data[cut:]
+        if cut:
+            yield base64.b64encode(data[:cut])
+    yield base64.b64encode(rest) + b'"}}'
+
+
+# --- http mode -------------------------------------------------------------------------
+
+class UpstreamError(Exception):
+    """The warm process could not be reached or broke off its response."""
+
+
+class HttpBackend:
+    """One warm fprocess serving HTTP on upstream_url, restarted whenever it exits."""
+
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, reaper: Reaper) -> None:
+        self._config = config
+        self._loop = loop
+        self._reaper = reaper
+        self._host, self._port = config.upstream
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.ready = asyncio.Event()
+        self._pid = 0
+        self._exited: asyncio.Future[int] = loop.create_future()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Starts fprocess and waits until it accepts connections, so the lock file (and
+        with it Swarm's idea of a ready replica) only appears once requests can succeed."""
+        self._launch()
+        await self._wait_ready(fatal=True)
+        self._supervisor = self._loop.create_task(self._supervise())
+
+    def _launch(self) -> None:
+        with open(os.devnull, "rb") as devnull:
+            self._pid = spawn(self._config.argv, os.environ, devnull.fileno(), 1, 2)
+        self._exited = self._reaper.watch(self._pid)
+        log(f"Started fprocess (pid {self._pid}), upstream {self._host}:{self._port}.")
+
+    async def _wait_ready(self, fatal: bool) -> None:
+        while not self._exited.done():
+            try:
+                _, writer = await asyncio.open_connection(self._host, self._port)
+            except OSError:
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            self.ready.set()
+            return
+        if fatal:
+            raise ConfigError(
+                f"fprocess exited with status {self._exited.result()} before accepting "
+                f"connections on {self._host}:{self._port}"
+            )
+
+    async def _supervise(self) -> None:
+        delay = 0.1
+        while not self._stopping:
+            code = await self._exited
+            self.ready.clear()
+            self._drop_idle()
+            if self._stopping:
+                return
+            log(f"fprocess exited with status {code}; restarting in {delay:g}s.")
+            await asyncio.sleep(delay)
+            started = time.monotonic()
+            self._launch()
+            await self._wait_ready(fatal=False)
+            # A process that keeps dying young backs off, up to 5 s between starts.
+            delay = 0.1 if time.monotonic() - started > 10 else min(delay * 2, 5.0)
+
+    def _drop_idle(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._drop_idle()
+        kill_group(self._pid, self._exited, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._exited), 5.0)
+        except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError before 3.11
+            kill_group(self._pid, self._exited)
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+
+    async def handle(self, request: Request, conn: Connection) -> None:
+        started = time.monotonic()
+        timeout = self._config.exec_timeout
+        try:
+            if timeout:
+                await asyncio.wait_for(self._proxy(request, conn, started), timeout)
+            else:
+                await self._proxy(request, conn, started)
+        except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError before 3.11
+            log(f"Upstream timed out after exec_timeout ({timeout:g}s).")
+            self._answer_failure(conn, 504, f"upstream timed out after {timeout:g}s\n", started)
+        except UpstreamError as exc:
+            log(f"Upstream error: {exc}")
+            self._answer_failure(conn, 502, f"{exc}\n", started)
+
+    def _answer_failure(self, conn: Connection, status: int, text: str, started: float) -> None:
+        if conn.response_started:
+            conn.abort()
+            return
+        duration = f"{time.monotonic() - started:f}"
+        conn.respond(status, text.encode(), [("X-Duration-Seconds", duration)], close=True)
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        while self._idle:
+            reader, writer = self._idle.pop()
+            if not reader.at_eof() and not writer.is_closing():
+                return reader, writer, True
+            writer.close()
+        await self.ready.wait()
+        try:
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+        except OSError as exc:
+            raise UpstreamError(f"cannot connect to {self._host}:{self._port}: {exc}") from exc
+        return reader, writer, False
+
+    async def _proxy(self, request: Request, conn: Connection, started: float) -> None:
+        reader, writer, reused = await self._connect()
+        reusable = False
+        try:
+            head = self._request_head(request)
+            writer.write(head)
+            try:
+                await self._send_body(request, writer)
+                status, headers, framing = await read_response_head(reader)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                # A pooled connection the upstream closed while idle: retry a body-less
+                # request once on a fresh one; anything else is a real failure.
+                if reused and request.content_length == 0 and not request.chunked:
+                    writer.close()
+                    reader, writer, _ = await self._connect()
+                    writer.write(head)
+                    status, headers, framing = await read_response_head(reader)
+                else:
+                    raise UpstreamError(f"upstream connection failed: {exc!r}") from exc
+            no_body = request.method == "HEAD" or status in (204, 304) or status < 200
+            headers.append(("X-Duration-Seconds", f"{time.monotonic() - started:f}"))
+            length = 0 if no_body else framing if framing >= 0 else None
+            conn.start_response(status, headers, length)
+            if no_body:
+                conn.end_response()
+                reusable = framing != -2
+                return
+            try:
+                async for part in read_response_body(reader, framing):
+                    conn.write(part)
+                    await conn.drain()
+            except (ConnectionResetError, asyncio.IncompleteReadError, ValueError) as exc:
+                if conn.closing:
+                    raise
+                raise UpstreamError(f"upstream broke off its response: {exc!r}") from exc
+            conn.end_response()
+            reusable = framing != -2
+        finally:
+            if reusable and self.ready.is_set():
+                self._idle.append((reader, writer))
+            else:
+                writer.close()
+
+    def _request_head(self, request: Request) -> bytes:
+        lines = [f"{request.method} {request.target} HTTP/1.1\r\n"]
+        for name, value in request.headers:
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                lines.append(f"{name}: {value}\r\n")
+        if request.chunked:
+            lines.append("Transfer-Encoding: chunked\r\n")
+        elif request.content_length or request.method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {request.content_length}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
+
+    async def _send_body(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        while chunk := await request.body.read():
+            if request.chunked:
+                writer.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
+            else:
+                writer.write(chunk)
+            await writer.drain()
+        if request.chunked:
+            writer.write(b"0\r\n\r\n")
+
+
+async def read_response_head(
+    reader: asyncio.StreamReader,
+) -> tuple[int, list[tuple[str, str]], int]:
+    """Status, end-to-end headers and framing: a length, -1 chunked, -2 until close."""
+    try:
+        raw = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.LimitOverrunError as exc:
+        raise UpstreamError("upstream response head too large") from exc
+    lines = raw[:-4].decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise UpstreamError(f"malformed upstream status line {lines[0]!r}")
+    headers: list[tuple[str, str]] = []
+    framing = -2
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        lower = name.strip().lower()
+        value = value.strip()
+        if lower == "transfer-encoding" and "chunked" in value.lower():
+            framing = -1
+        elif lower == "content-length" and framing != -1 and value.isdigit():
+            framing = int(value)
+        elif lower not in HOP_BY_HOP and lower not in ("date", "content-length"):
+            headers.append((name.strip(), value))
+    return int(parts[1]), headers, framing
+
+
+async def read_response_body(
+    reader: asyncio.StreamReader, framing: int
+) -> AsyncIterator[bytes]:
+    if framing >= 0:
+        remaining = framing
+        while remaining:
+            data = await reader.read(min(remaining, READ_SIZE))
+            if not data:
+                raise asyncio.IncompleteReadError(b"", remaining)
+            remaining -= len(data)
+            yield data
+    elif framing == -1:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass
+                return
+            while size:
+                data = await reader.read(min(size, READ_SIZE))
+                if not data:
+                    raise asyncio.IncompleteReadError(b"", size)
+                size -= len(data)
+                yield data
+            await reader.readexactly(2)
+    else:
+        while data := await reader.read(READ_SIZE):
+            yield data
+
+
+# --- the server ------------------------------------------------------------------------
+
+class Server:
+    """Health, the lock file, max_inflight and the SIGTERM drain, around a backend."""
+
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, reaper: Reaper) -> None:
+        self.config = config
+        self.loop = loop
+        self.connections: set[Connection] = set()
+        self._all_closed = asyncio.Event()
+        self._accepting = False
+        self._inflight = 0
+        self._busy_body = (
+            f"Concurrent request limit exceeded. Max concurrent requests: {config.max_inflight}\n"
+        ).encode()
+        self._backend = (HttpBackend if config.mode == "http" else ForkBackend)(
+            config, loop, reaper
+        )
+        self._http_mode = config.mode == "http"
+
+    async def handle(self, request: Request, conn: Connection) -> None:
+        try:
+            await self._route(request, conn)
+        except (ConnectionError, asyncio.CancelledError):
+            conn.abort()
+        except Exception as exc:  # a bug must cost one request, not the whole watchdog
+            log(f"Error: unexpected {exc!r} while serving {request.method} {request.path}")
+            if conn.response_started:
+                conn.abort()
+            else:
+                conn.respond(500, b"Internal watchdog error\n", close=True)
+
+    async def _route(self, request: Request, conn: Connection) -> None:
+        if request.path == "/_/health":
+            if request.method != "GET":
+                conn.respond(405, b"Method Not Allowed\n")
+            elif self.healthy():
+                conn.respond(200, b"OK")
+            else:
+                conn.respond(503, b"Service Unavailable\n")
+            return
+        if not self._http_mode and request.method not in FORK_METHODS:
+            conn.respond(405, b"Method Not Allowed\n")
+            return
+        limit = self.config.max_inflight
+        if limit and self._inflight >= limit:
+            conn.respond(429, self._busy_body, [("X-OpenFaaS-Internal", "faas-middleware")])
+            return
+        self._inflight += 1
+        try:
+            await self._backend.handle(request, conn)
+        finally:
+            self._inflight -= 1
+
+    def forget(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if not self.connections:
+            self._all_closed.set()
+
+    def healthy(self) -> bool:
+        if not self._accepting or not os.path.exists(self.config.lock_path):
+            return False
+        return not isinstance(self._backend, HttpBackend) or self._backend.ready.is_set()
+
+    async def run(self) -> int:
+        config = self.config
+        try:
+            server = await self.loop.create_server(
+                lambda: Connection(self), port=config.port, reuse_address=True, backlog=1024
+            )
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on port {config.port}: {exc.strerror}") from exc
+        await self._backend.start()
+        log(f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
+            f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s.")
+        log(f"Listening on port: {config.port} ({config.mode} mode)")
+        if not config.suppress_lock:
+            log(f"Writing lock-file to: {config.lock_path}")
+            try:
+                os.close(os.open(config.lock_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o660))
+            except OSError as exc:
+                raise ConfigError(f"cannot write lock file {config.lock_path}: {exc}") from exc
+        self._accepting = True
+        stop = self.loop.create_future()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, wake, stop)
+        await stop
+        await self._drain(server)
+        return 0
+
+    async def _drain(self, server: asyncio.AbstractServer) -> None:
+        """Unhealthy at once; keep serving for healthcheck_interval so the orchestrator sees
+        it; then stop accepting and give in-flight requests up to write_timeout."""
+        config = self.config
+        self._accepting = False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(config.lock_path)
+        log(f"SIGTERM received: unhealthy now, shutting down in {config.healthcheck_interval:g}s.")
+        await asyncio.sleep(config.healthcheck_interval)
+        server.close()
+        for conn in list(self.connections):
+            conn.close_when_idle()
+        if self.connections:
+            self._all_closed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), config.write_timeout or None)
+        for conn in list(self.connections):
+            conn.abort()
+        await self._backend.stop()
+        log("Exiting.")
+
+
+def _new_loop(use_pidfd: bool) -> asyncio.AbstractEventLoop:
+    """uvloop when the image has it, but only with pidfds: it will not share SIGCHLD."""
+    try:
+        import uvloop  # optional: a function image may not have it
+    except ImportError:
+        return asyncio.new_event_loop()
+    if not use_pidfd:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["-run-healthcheck"]:
+        lock = os.path.join(os.environ.get("TMPDIR") or "/tmp", ".lock")
+        return 0 if os.path.exists(lock) else 1
+    for fd in (0, 1, 2):  # children get 0-2 by dup2; make sure none of them is missing
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)
+    use_pidfd = pidfd_works()
+    loop = _new_loop(use_pidfd)
+    asyncio.set_event_loop(loop)
+    try:
+        config = load_config(os.environ)
+        server = Server(config, loop, Reaper(loop, use_pidfd))
+        return loop.run_until_complete(server.run())
+    except ConfigError as exc:
+        print(f"fwatchdog: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
