@@ -26,7 +26,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, cast
 
 # Request bytes queued for a handler before the socket stops being read.
 BODY_HIGH_WATER = 1 << 20
@@ -355,9 +355,8 @@ class Connection(asyncio.Protocol):
     # asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self._server.connections.add(self)
         self._arm_read_timer()
 
@@ -1301,7 +1300,8 @@ class Server:
                 lambda: Connection(self), port=config.port, reuse_address=True, backlog=1024
             )
         except OSError as exc:
-            raise ConfigError(f"cannot listen on port {config.port}: {exc.strerror}") from exc
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(f"cannot listen on port {config.port}: {reason}") from exc
         await self._backend.start()
         log(f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
             f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s.")
