@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faasbox import __version__
-from faasbox.api import function, functions, info, logs, scale, secrets
+from faasbox.api import alert, function, functions, info, logs, scale, secrets
 from faasbox.api.auth import BasicAuth, Credentials
 from faasbox.api.errors import error, handle
 from faasbox.config import Settings
@@ -30,6 +30,7 @@ from faasbox.functions import FunctionsView
 from faasbox.gateway.proxy import Gateway
 from faasbox.metrics import CONTENT_TYPE, Metrics
 from faasbox.runtime import Runtime
+from faasbox.scaling import Scaling
 from faasbox.ui import STATIC_DIR
 
 log = logging.getLogger("faasbox")
@@ -69,6 +70,7 @@ ROUTES = [
     Route("/system/functions", functions.delete, methods=["DELETE"]),
     Route("/system/function/{name}", function.get_function, methods=["GET"]),
     Route("/system/scale-function/{name}", scale.scale, methods=["POST"]),
+    Route("/system/alert", alert.alert, methods=["POST"]),
     Route("/system/secrets", secrets.list_secrets, methods=["GET"]),
     Route("/system/secrets", secrets.create, methods=["POST"]),
     Route("/system/secrets", secrets.update, methods=["PUT"]),
@@ -142,8 +144,10 @@ class Faasbox:
         metrics_.replicas = lambda: {f.name: f.replicas for f in view.all()}
         runtime = Runtime(settings, engine, self.network_id, view, metrics_)
         app.state.runtime = runtime
+        app.state.scaling = scaling = Scaling(runtime)
         self.gateway = Gateway(runtime)
         await self.gateway.start()
+        await scaling.start()
         log.info(
             "[faasbox] %s ready on %s:%d in %.0f ms, %d function(s) on network %s",
             __version__,
@@ -156,6 +160,7 @@ class Faasbox:
         try:
             yield
         finally:
+            await scaling.stop()
             await self.gateway.stop()
             self.gateway = None
             await view.stop()

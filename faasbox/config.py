@@ -66,6 +66,13 @@ class Settings:
     max_body_size: int = 256 * 1024 * 1024
     image_pull_timeout: float = 20.0
     log_level: str = "info"
+    autoscale: bool = True
+    scale_interval: float = 1.0
+    scale_window: float = 10.0
+    scale_hold: float = 5.0
+    scale_threshold: float = 5.0
+    scale_from_zero: bool = True
+    scale_from_zero_timeout: float = 30.0
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None means "not given" (an unset flag)."""
@@ -88,6 +95,13 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "max_body_size": ("FAASBOX_MAX_BODY_SIZE", "max_request_body_size", parse_size),
     "image_pull_timeout": ("FAASBOX_IMAGE_PULL_TIMEOUT", None, parse_duration),
     "log_level": ("FAASBOX_LOG_LEVEL", None, str),
+    "autoscale": ("FAASBOX_AUTOSCALE", None, "bool"),
+    "scale_interval": ("FAASBOX_SCALE_INTERVAL", None, parse_duration),
+    "scale_window": ("FAASBOX_SCALE_WINDOW", None, parse_duration),
+    "scale_hold": ("FAASBOX_SCALE_HOLD", None, parse_duration),
+    "scale_threshold": ("FAASBOX_SCALE_THRESHOLD", None, float),
+    "scale_from_zero": ("FAASBOX_SCALE_FROM_ZERO", "scale_from_zero", "bool"),
+    "scale_from_zero_timeout": ("FAASBOX_SCALE_FROM_ZERO_TIMEOUT", None, parse_duration),
 }
 
 

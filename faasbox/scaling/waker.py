@@ -1,0 +1,131 @@
+"""Scale from zero: the first request for a sleeping function wakes it, and every request
+that arrives meanwhile waits for the same replica instead of failing.
+
+One wake per function at a time: the first caller starts it, later callers share its
+outcome. A replica counts as ready when the watchdog's `/_/health` answers anything
+but 503 (images without a watchdog answer 404 once they listen); a task Swarm calls
+running may still be starting its server, and a request sent then would fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from faasbox.deployment import InvalidRequest
+from faasbox.engine.errors import FunctionNotFound
+from faasbox.functions import Function, Replica
+from faasbox.runtime import Runtime
+from faasbox.scaling.policy import policy_from_labels
+from faasbox.scaling.scaler import Scaler
+
+log = logging.getLogger("faasbox.scaling")
+
+_PROBE_TIMEOUT = 0.5
+_POLL = 0.05
+_RESYNC = 0.25  # re-read the service this often while no task is running yet
+_HEALTH_REQUEST = b"GET /_/health HTTP/1.1\r\nHost: function\r\nConnection: close\r\n\r\n"
+
+
+class WakeTimeout(Exception):
+    """No replica became ready in time; the message is shown to the caller."""
+
+
+async def healthy(replica: Replica, port: int = 8080) -> bool:
+    """True when the replica's server answers its health path with anything but 503."""
+    writer = None
+    try:
+        async with asyncio.timeout(_PROBE_TIMEOUT):
+            reader, writer = await asyncio.open_connection(replica.address, port)
+            writer.write(_HEALTH_REQUEST)
+            status_line = await reader.readline()
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        if writer is not None:
+            writer.close()
+    parts = status_line.split()
+    return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1] != b"503"
+
+
+class Waker:
+    def __init__(self, runtime: Runtime, scaler: Scaler) -> None:
+        self._runtime = runtime
+        self._scaler = scaler
+        self._timeout = runtime.settings.scale_from_zero_timeout
+        self._wakes: dict[str, asyncio.Task[Function]] = {}
+        self._changed: dict[str, asyncio.Event] = {}
+        runtime.functions.listen(self._on_change)
+
+    async def ready(self, name: str) -> Function:
+        """The function once it has a ready replica, waking it if it is at zero.
+        Raises FunctionNotFound, or WakeTimeout past `scale_from_zero_timeout`."""
+        wake = self._wakes.get(name)
+        if wake is None:
+            wake = asyncio.create_task(self._wake(name), name=f"wake-{name}")
+            self._wakes[name] = wake
+            wake.add_done_callback(lambda _: self._wakes.pop(name, None))
+        # A caller that goes away must not cancel the wake the others wait for.
+        return await asyncio.shield(wake)
+
+    async def stop(self) -> None:
+        for wake in list(self._wakes.values()):
+            wake.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await wake
+
+    async def _wake(self, name: str) -> Function:
+        begin = time.perf_counter()
+        changed = self._changed.setdefault(name, asyncio.Event())
+        try:
+            async with asyncio.timeout(self._timeout):
+                woken = await self._scale_up(name)
+                function = await self._first_ready(name, changed)
+        except TimeoutError:
+            raise WakeTimeout(
+                f"{name} had no ready replica after {self._timeout:g} s; try again shortly"
+            ) from None
+        finally:
+            self._changed.pop(name, None)
+        if woken:
+            log.info("[scale] %s woke in %.0f ms", name, (time.perf_counter() - begin) * 1000)
+        return function
+
+    async def _scale_up(self, name: str) -> bool:
+        """Ask for replicas when there are none; True when this call asked."""
+        function = self._runtime.functions.get(name)
+        if function is None:
+            raise FunctionNotFound(f"function {name} not found")
+        if function.replicas > 0:
+            return False
+        try:
+            replicas = policy_from_labels(function.labels).floor
+        except InvalidRequest:
+            replicas = 1  # labels set behind our back; waking still beats failing
+        return await self._scaler.set(name, replicas, "wake", "request while at zero")
+
+    async def _first_ready(self, name: str, changed: asyncio.Event) -> Function:
+        view = self._runtime.functions
+        last_sync = time.monotonic()
+        while True:
+            function = view.get(name)
+            if function is None:
+                raise FunctionNotFound(f"function {name} not found")
+            for replica in function.endpoints:
+                if await healthy(replica):
+                    return function
+            if not function.endpoints and time.monotonic() - last_sync >= _RESYNC:
+                # Engine events for a new task can lag its start; don't wait on them alone.
+                await view.sync(name)
+                last_sync = time.monotonic()
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_POLL):
+                    await changed.wait()
+
+    def _on_change(self, name: str, function: Function | None) -> None:
+        event = self._changed.get(name)
+        if event is not None:
+            event.set()
