@@ -18,6 +18,7 @@ from faasbox.engine.errors import (
     FunctionExists,
     FunctionNotFound,
     ImageUnavailable,
+    MissingSecrets,
     SecretExists,
     SecretInUse,
     SecretNotFound,
@@ -28,7 +29,8 @@ log = logging.getLogger("faasbox.api")
 _STATUS: dict[type[Exception], int] = {
     InvalidRequest: 400,
     ImageUnavailable: 400,
-    SecretNotFound: 400,
+    MissingSecrets: 400,
+    SecretNotFound: 404,
     FunctionNotFound: 404,
     FunctionExists: 409,
     SecretExists: 409,

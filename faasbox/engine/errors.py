@@ -35,3 +35,7 @@ class EngineRejected(EngineError):
 
 class SecretInUse(EngineError):
     """Removing a secret that functions still mount would break them on their next restart."""
+
+
+class MissingSecrets(EngineError):
+    """A deployment names secrets that do not exist: bad input (400), unlike a lookup (404)."""

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from faasbox.engine.client import ApiError, Engine
-from faasbox.engine.errors import SecretExists, SecretInUse, SecretNotFound
+from faasbox.engine.errors import MissingSecrets, SecretExists, SecretInUse, SecretNotFound
 from faasbox.engine.rewrite import rewrite
 from faasbox.engine.spec import secret_ref
 
@@ -65,7 +65,7 @@ async def references(engine: Engine, names: list[str]) -> list[dict[str, Any]]:
         else:
             refs.append(secret_ref(secret["ID"], secret["Spec"]["Name"], name))
     if missing:
-        raise SecretNotFound(f"secret not found: {', '.join(missing)}")
+        raise MissingSecrets(f"secret not found: {', '.join(missing)}")
     return refs
 
 

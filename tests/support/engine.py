@@ -84,10 +84,14 @@ def remove_functions_on(network: str) -> None:
         subprocess.run(["sleep", "1"], check=False)
 
 
+def image_exists(tag: str) -> bool:
+    return subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True).returncode == 0
+
+
 def probe_image() -> str:
     """The probe function image used by core tests, built once per engine."""
     tag = "faasbox-test/probe:1"
-    if docker("image", "inspect", tag, check=False):
+    if image_exists(tag):
         return tag
     ensure_base()
     build_image(REPO / "tests" / "images" / "probe", tag, BASE=PYTHON_BASE)
