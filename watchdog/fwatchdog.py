@@ -29,11 +29,11 @@ from typing import IO, NamedTuple, cast
 # stays resident, and the watchdog's RSS budget is 30 MB under load.
 
 # Request bytes queued for a handler before the socket stops being read.
-BODY_HIGH_WATER = 1 << 18
+BODY_HIGH_WATER = 1 << 16
 # Response bytes queued in the transport before handlers wait for the client.
-WRITE_HIGH_WATER = 1 << 18
+WRITE_HIGH_WATER = 1 << 16
 # Child output kept in memory up to this size; beyond it, in an unlinked temp file.
-SPILL_AT = 1 << 20
+SPILL_AT = 1 << 19
 # One read from a pipe or temp file; below glibc's mmap threshold so reads stay cheap.
 READ_SIZE = 1 << 16
 MAX_HEAD = 1 << 16
@@ -350,7 +350,7 @@ class Connection(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None
         self._response_chunked = False
         self._response_started = False
-        self._client_done = False  # the client half-closed after its last request
+        self._no_body = False  # a HEAD request, or a status that has no body
         self.closing = False
         self.closing_after_response = False
 
@@ -364,26 +364,20 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         request = self._request
-        if (self._state == _BODY and request is not None and not request.chunked
-                and not self._buf and self._remaining >= len(data)):
-            # The bulk of a large body: straight to the handler, no copy through the buffer.
-            self._remaining -= len(data)
-            request.body.feed(data)
-            if not self._remaining:
-                self._body_complete()
-                self._parse()
-            return
+        if (self._state == _BODY and request is not None and not self._buf
+                and (self._chunk_state == 1 or not request.chunked)):
+            # The bulk of a large body goes straight to the handler, not through the buffer.
+            take = min(self._remaining, len(data))
+            if take:
+                self._remaining -= take
+                request.body.feed(data if take == len(data) else data[:take])
+                data = data[take:]
         self._buf += data
         self._parse()
 
     def eof_received(self) -> bool:
-        # A half-close while a response is pending still lets the response go out.
-        if self._request is None:
-            return False
-        if self._request.body.complete:
-            self._client_done = True
-            return True
-        self._request.body.finish(lost=True)
+        """A client's EOF counts as hanging up, as Go's server treats it: its child is
+        killed rather than left to finish for nobody. (Half-closing clients are rare.)"""
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -553,12 +547,15 @@ class Connection(asyncio.Protocol):
         """Sends the head; `length` None means the size is unknown and the body is chunked."""
         assert self._request is not None and self._transport is not None
         self._response_started = True
+        self._no_body = self._request.method == "HEAD" or status in (204, 304)
         lines = [STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode()]
         lines.append(b"Date: " + _http_date() + b"\r\n")
         for name, value in headers:
             lines.append(f"{name}: {value}\r\n".encode("latin-1"))
         if length is not None:
             lines.append(b"Content-Length: %d\r\n" % length)
+        elif self._no_body:
+            pass
         elif self._request.version == "HTTP/1.1":
             lines.append(b"Transfer-Encoding: chunked\r\n")
             self._response_chunked = True
@@ -570,7 +567,7 @@ class Connection(asyncio.Protocol):
         self._transport.write(b"".join(lines))
 
     def write(self, data: bytes) -> None:
-        if not data or self._transport is None or self.closing:
+        if not data or self._transport is None or self.closing or self._no_body:
             return
         if self._response_chunked:
             self._transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
@@ -594,8 +591,7 @@ class Connection(asyncio.Protocol):
             self._write_timer = None
         self._request = None
         self._task = None
-        if (not request.keep_alive or not request.body.complete or self._client_done
-                or self.closing_after_response):
+        if not request.keep_alive or not request.body.complete or self.closing_after_response:
             self._transport.close()
             self.closing = True
             return
@@ -1157,8 +1153,7 @@ class HttpBackend:
                     raise UpstreamError(f"upstream connection failed: {exc!r}") from exc
             no_body = request.method == "HEAD" or status in (204, 304) or status < 200
             headers.append(("X-Duration-Seconds", f"{time.monotonic() - started:f}"))
-            length = 0 if no_body else framing if framing >= 0 else None
-            conn.start_response(status, headers, length)
+            conn.start_response(status, headers, framing if framing >= 0 else None)
             if no_body:
                 conn.end_response()
                 reusable = framing != -2

@@ -1,0 +1,54 @@
+"""Fixtures for the watchdog suite: a factory of watchdog processes and a static C handler."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.watchdog.harness import Watchdog
+
+REPLY_C = r"""
+#include <unistd.h>
+int main(void) {
+    char buf[65536];
+    while (read(0, buf, sizeof buf) > 0) {}
+    static const char reply[] = "Hello from a static C function\n";
+    return write(1, reply, sizeof reply - 1) < 0;
+}
+"""
+
+MakeWatchdog = Callable[..., Watchdog]
+
+
+@pytest.fixture
+def make_watchdog(tmp_path: Path) -> Iterator[MakeWatchdog]:
+    """`make_watchdog(fprocess="cat", ...)` starts one; all are stopped after the test."""
+    made: list[Watchdog] = []
+
+    def factory(python: str | None = None, start: bool = True, **env: str) -> Watchdog:
+        workdir = tmp_path / f"wd{len(made)}"
+        workdir.mkdir()
+        kwargs = {"python": python} if python else {}
+        watchdog = Watchdog(workdir, env, **kwargs)
+        made.append(watchdog)
+        return watchdog.start() if start else watchdog
+
+    yield factory
+    for watchdog in made:
+        if watchdog.proc is not None and watchdog.proc.poll() is None:
+            watchdog.proc.kill()
+            watchdog.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def reply_program(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A static C program that reads stdin and answers one line: the cheapest child."""
+    directory = tmp_path_factory.mktemp("reply")
+    source = directory / "reply.c"
+    source.write_text(REPLY_C)
+    binary = directory / "reply"
+    subprocess.run(["gcc", "-O2", "-static", "-o", str(binary), str(source)], check=True)
+    return str(binary)
