@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import signal
 import socket
 import sys
 import time
@@ -71,8 +72,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 async def serve(settings: Settings) -> None:
     started = time.perf_counter()
+    # uvicorn drains on SIGTERM, then re-raises the signal to the handler found at start;
+    # this one turns it into exit 0, which is what systemd and `docker stop` expect.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     credentials = load_or_create(settings.state_dir)
     if credentials.created:
         print(

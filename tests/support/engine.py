@@ -90,7 +90,7 @@ def image_exists(tag: str) -> bool:
 
 def probe_image() -> str:
     """The probe function image used by core tests, built once per engine."""
-    tag = "faasbox-test/probe:1"
+    tag = "faasbox-test/probe:2"
     if image_exists(tag):
         return tag
     ensure_base()

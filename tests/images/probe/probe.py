@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRETS = "/var/openfaas/secrets/"
@@ -28,6 +29,10 @@ class Handler(BaseHTTPRequestHandler):
                     self._answer(200, f.read(), "text/plain")
             except OSError as exc:
                 self._answer(404, str(exc).encode(), "text/plain")
+            return
+        if self.path.startswith("/sleep/"):
+            time.sleep(float(self.path[len("/sleep/"):]))
+            self._answer(200, b"slept", "text/plain")
             return
         print(f"probe: GET {self.path}", flush=True)
         print(f"probe-stderr: GET {self.path}", file=sys.stderr, flush=True)
