@@ -1,0 +1,25 @@
+"""Builder errors: the message is one line written for the user; `cli/` maps them to exit 1."""
+
+
+class BuilderError(Exception):
+    """Base class for everything the builder refuses or fails to do."""
+
+
+class StackError(BuilderError):
+    """The stack file cannot be used as written."""
+
+
+class TemplateError(BuilderError):
+    """A template is missing, malformed or cannot be fetched."""
+
+
+class ContextError(BuilderError):
+    """A handler folder or an uploaded archive cannot become a build context."""
+
+
+class BuildFailed(BuilderError):
+    """The engine ran the build and a step failed; `output` holds that step's last lines."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output

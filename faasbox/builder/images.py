@@ -1,0 +1,38 @@
+"""Push a built image through the engine API, so no docker client is needed."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from urllib.parse import quote
+
+import orjson
+
+from faasbox.builder.errors import BuildFailed
+from faasbox.builder.naming import split_tag
+from faasbox.engine.client import ApiError, Engine
+
+# The engine wants an X-Registry-Auth header even for registries without auth.
+_NO_AUTH = base64.urlsafe_b64encode(b"{}").decode()
+
+
+async def push(engine: Engine, image: str, progress: Callable[[str], None]) -> None:
+    repo, tag = split_tag(image)
+    try:
+        async with engine.stream(
+            "POST",
+            f"images/{quote(repo, safe='/:')}/push",
+            params={"tag": tag or "latest"},
+            headers={"X-Registry-Auth": _NO_AUTH},
+            timeout=None,
+        ) as response:
+            async for raw in response.content:
+                if not raw.strip():
+                    continue
+                event = orjson.loads(raw)
+                if "error" in event:
+                    raise BuildFailed(f"push {image}: {event['error']}")
+                if event.get("status") and not event.get("progressDetail"):
+                    progress(f"{image}: {event['status']}")
+    except ApiError as exc:
+        raise BuildFailed(f"push {image}: {exc.message}") from None

@@ -1,0 +1,87 @@
+"""Multi-platform images: buildx when a multi-platform builder exists, else build per platform.
+
+Engine 20.10's build API cannot produce a manifest list, and its buildx `docker`
+driver builds one platform only. The fallback builds each platform with
+BuildKit (`docker build --platform`, foreign ones through qemu binfmt), pushes
+each as `<tag>-<os>-<arch>[-<variant>]`, then assembles and pushes a manifest
+list under the tag. Registries on loopback are used without TLS, as Docker allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from faasbox.builder.engine_build import BuildRequest
+from faasbox.builder.errors import BuildFailed
+
+DOCKER = (
+    "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else (shutil.which("docker") or "docker")
+)
+
+
+async def _docker(*args: str, progress: Callable[[str], None] | None = None) -> str:
+    process = await asyncio.create_subprocess_exec(
+        DOCKER, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "DOCKER_BUILDKIT": "1", "DOCKER_CLI_EXPERIMENTAL": "enabled"},
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    async for raw in process.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        lines.append(line)
+        if progress and line:
+            progress(line)
+    if await process.wait() != 0:
+        raise BuildFailed(
+            f"docker {args[0]} {args[1] if len(args) > 1 else ''} failed", "\n".join(lines[-30:])
+        )
+    return "\n".join(lines)
+
+
+async def _multi_platform_builder(platforms: list[str]) -> bool:
+    try:
+        listing = await _docker("buildx", "inspect")
+    except (BuildFailed, OSError):
+        return False
+    driver_ok = "Driver:" in listing and "docker-container" in listing
+    return driver_ok and all(p in listing for p in platforms)
+
+
+def arch_tag(tag: str, platform: str) -> str:
+    return f"{tag}-{platform.replace('/', '-')}"
+
+
+async def build(folder: Path, request: BuildRequest, progress: Callable[[str], None]) -> list[str]:
+    """Build and push every platform and the manifest list; returns the per-platform tags."""
+    platforms = [p.strip() for p in request.platform.split(",") if p.strip()]
+    build_args = [arg for k, v in request.build_args.items() for arg in ("--build-arg", f"{k}={v}")]
+    if await _multi_platform_builder(platforms):
+        await _docker(
+            "buildx", "build", "--platform", ",".join(platforms), "--push",
+            "-t", request.tag, *build_args, str(folder), progress=progress,
+        )  # fmt: skip
+        return [request.tag]
+    tags = []
+    for platform in platforms:
+        tag = arch_tag(request.tag, platform)
+        progress(f"building {platform} as {tag}")
+        await _docker(
+            "build", "--platform", platform, "-t", tag, *build_args,
+            *(["--no-cache"] if request.no_cache else []), str(folder), progress=progress,
+        )  # fmt: skip
+        await _docker("push", tag)
+        tags.append(tag)
+    await _docker("manifest", "create", "--insecure", "--amend", request.tag, *tags)
+    for platform, tag in zip(platforms, tags, strict=True):
+        _, arch, *variant = platform.split("/")
+        extra = ["--variant", variant[0]] if variant else []
+        await _docker(
+            "manifest", "annotate", request.tag, tag, "--os", "linux", "--arch", arch, *extra
+        )
+    await _docker("manifest", "push", "--insecure", "--purge", request.tag)
+    return tags

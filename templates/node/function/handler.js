@@ -1,0 +1,1 @@
+module.exports = async (body) => `Hello from Node: ${body}`;
