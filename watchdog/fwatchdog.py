@@ -1144,13 +1144,15 @@ class HttpBackend:
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 # A pooled connection the upstream closed while idle: retry a body-less
                 # request once on a fresh one; anything else is a real failure.
-                if reused and request.content_length == 0 and not request.chunked:
-                    writer.close()
-                    reader, writer, _ = await self._connect()
-                    writer.write(head)
-                    status, headers, framing = await read_response_head(reader)
-                else:
+                if not reused or request.content_length != 0 or request.chunked:
                     raise UpstreamError(f"upstream connection failed: {exc!r}") from exc
+                writer.close()
+                reader, writer, _ = await self._connect()
+                writer.write(head)
+                try:
+                    status, headers, framing = await read_response_head(reader)
+                except (ConnectionError, asyncio.IncompleteReadError) as again:
+                    raise UpstreamError(f"upstream connection failed: {again!r}") from again
             no_body = request.method == "HEAD" or status in (204, 304) or status < 200
             headers.append(("X-Duration-Seconds", f"{time.monotonic() - started:f}"))
             conn.start_response(status, headers, framing if framing >= 0 else None)
