@@ -7,6 +7,8 @@ for engine reasons (missing image or secret, engine down).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -207,8 +209,22 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
         limits=_resources(body, "limits"),
         requests=_resources(body, "requests"),
         read_only_root_filesystem=read_only,
-        registry_auth=_string(body, "registryAuth"),
+        registry_auth=_registry_auth(body),
     )
+
+
+def _registry_auth(body: Mapping[str, Any]) -> str:
+    """OpenFaaS's `registryAuth`: base64 of `user:password`, refused here if malformed
+    rather than failing later inside the engine call."""
+    value = _string(body, "registryAuth")
+    if value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidRequest("registryAuth must be base64 of user:password") from None
+        if ":" not in decoded:
+            raise InvalidRequest("registryAuth must be base64 of user:password")
+    return value
 
 
 def check_namespace(namespace: str, default_namespace: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ class Replica:
 class Function:
     name: str
     service_id: str
+    version: int
     status: dict[str, Any]
     replicas: int
     endpoints: tuple[Replica, ...] = ()
@@ -74,6 +76,9 @@ class FunctionsView:
         self._addresses: dict[str, str] = {}  # container id -> IP on our network
         self._listeners: list[Listener] = []
         self._settling: dict[str, asyncio.Task[None]] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._dirty: set[str] = set()
+        self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.engine_up = False
 
@@ -95,6 +100,7 @@ class FunctionsView:
         self.engine_up = True
         self._tasks = [
             asyncio.create_task(self._follow(), name="functions-events"),
+            asyncio.create_task(self._drain(), name="functions-sync"),
             asyncio.create_task(self._resync_periodically(), name="functions-resync"),
         ]
 
@@ -107,33 +113,41 @@ class FunctionsView:
 
     # syncing -----------------------------------------------------------------
     async def sync_all(self) -> None:
+        """Re-read every function; names that vanished from the listing are confirmed gone
+        one by one, so a function deployed during the listing is not dropped."""
         found = await services.list_functions(self._engine, self._network_id)
-        names = {s["Spec"]["Name"] for s in found}
-        for service in found:
-            await self._sync_service(service)
-        for gone in set(self._functions) - names:
-            self._set(gone, None)
+        listed = {s["Spec"]["Name"]: s for s in found}
+        for name, service in listed.items():
+            async with self._locks[name]:
+                known = self._functions.get(name)
+                if known is None or known.version <= service["Version"]["Index"]:
+                    await self._sync_service(service)
+        for name in set(self._functions) - set(listed):
+            await self.sync(name)
 
     async def sync(self, name: str) -> None:
         """Re-read one service; keep re-reading briefly while its tasks are moving, because
         Swarm reports task states a moment after the container events that announce them."""
-        try:
-            service = await services.inspect_function(self._engine, name, self._network_id)
-        except FunctionNotFound:
-            self._set(name, None)
-            return
-        unsettled = await self._sync_service(service)
-        if unsettled and name not in self._settling:
+        if await self._read(name) and name not in self._settling:
             self._settling[name] = asyncio.create_task(self._settle(name))
+
+    async def _read(self, name: str) -> bool:
+        """One consistent read of a service and its tasks; True while tasks are moving."""
+        async with self._locks[name]:
+            try:
+                service = await services.inspect_function(self._engine, name, self._network_id)
+            except FunctionNotFound:
+                self._set(name, None)
+                return False
+            return await self._sync_service(service)
 
     async def _settle(self, name: str) -> None:
         try:
             for delay in _SETTLE_DELAYS:
                 await asyncio.sleep(delay)
-                service = await services.inspect_function(self._engine, name, self._network_id)
-                if not await self._sync_service(service):
+                if not await self._read(name):
                     return
-        except (FunctionNotFound, EngineUnavailable, ApiError):
+        except (EngineUnavailable, ApiError):
             return
         finally:
             self._settling.pop(name, None)
@@ -165,6 +179,7 @@ class FunctionsView:
         function = Function(
             name=name,
             service_id=service["ID"],
+            version=service["Version"]["Index"],
             status=status_fields(service, self._namespace),
             replicas=replicas_of(service),
             endpoints=tuple(sorted(endpoints, key=lambda r: r.task_id)),
@@ -212,7 +227,8 @@ class FunctionsView:
                         self.engine_up = True
                         await self.sync_all()
                     delay = 0.2
-                    await self._sync_quietly(name)
+                    self._dirty.add(name)
+                    self._dirty_event.set()
             except EngineUnavailable as exc:
                 if self.engine_up:
                     log.warning("[functions] engine lost: %s", exc)
@@ -227,11 +243,18 @@ class FunctionsView:
             except (EngineUnavailable, ApiError):
                 self.engine_up = False
 
-    async def _sync_quietly(self, name: str) -> None:
-        try:
-            await self.sync(name)
-        except ApiError as exc:
-            log.warning("[functions] could not read %s: %s", name, exc)
+    async def _drain(self) -> None:
+        """Sync the services events named; a burst of events for one service (scaling to
+        twenty replicas is sixty events) costs one read, not sixty."""
+        while True:
+            await self._dirty_event.wait()
+            self._dirty_event.clear()
+            names, self._dirty = self._dirty, set()
+            for name in names:
+                try:
+                    await self.sync(name)
+                except (EngineUnavailable, ApiError) as exc:
+                    log.warning("[functions] could not read %s: %s", name, exc)
 
     async def _resync_periodically(self) -> None:
         while True:
