@@ -44,7 +44,8 @@ def parse_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)(i?b?)\s*", text, re.IGNORECASE)
     if not match:
         raise ConfigError(f"not a size: {text!r} (use bytes or e.g. 64m)")
-    power = "kmgt".find(match.group(2).lower()) + 1
+    unit = match.group(2).lower()
+    power = "kmgt".index(unit) + 1 if unit else 0
     return int(match.group(1)) * int(1024**power)
 
 

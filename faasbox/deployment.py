@@ -64,7 +64,8 @@ def memory_bytes(text: str) -> int:
     match = _MEMORY.match(text.strip())
     if not match:
         raise InvalidRequest(f"memory {text!r} is not a size such as 128M or 1Gi")
-    power = "kmgtp".find(match.group(2).lower()) + 1
+    unit = match.group(2).lower()
+    power = "kmgtp".index(unit) + 1 if unit else 0
     return int(float(match.group(1)) * 1024**power)
 
 
