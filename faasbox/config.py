@@ -76,8 +76,8 @@ class Settings:
     scale_from_zero_timeout: float = 30.0
 
     def with_overrides(self, **values: Any) -> Settings:
-        """Copy with the given fields replaced; None means "not given" (an unset flag)."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None and v != ""})
 
 
 # setting -> (FAASBOX_* name, OpenFaaS name or None, parser)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from faasbox.api.auth import PASSWORD_FILE, USER_FILE, load_or_create
+from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_create
 from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine.client import Engine
@@ -76,12 +76,13 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-async def serve(settings: Settings) -> None:
-    started = time.perf_counter()
-    # uvicorn drains on SIGTERM, then re-raises the signal to the handler found at start;
-    # this one turns it into exit 0, which is what systemd and `docker stop` expect.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    credentials = load_or_create(settings.state_dir)
+def _credentials(settings: Settings) -> Credentials:
+    """Load or create the admin credentials, printing new ones once. Runs after the engine
+    answered, so a failed first start cannot swallow the only print of the password."""
+    try:
+        credentials = load_or_create(settings.state_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot keep credentials in {settings.state_dir}: {exc}") from None
     if credentials.created:
         print(
             f"faasbox: created admin credentials: user {credentials.user!r}, "
@@ -92,6 +93,14 @@ async def serve(settings: Settings) -> None:
             f"--password-stdin -g http://127.0.0.1:{settings.port}",
             flush=True,
         )
+    return credentials
+
+
+async def serve(settings: Settings) -> None:
+    started = time.perf_counter()
+    # uvicorn drains on SIGTERM, then re-raises the signal to the handler found at start;
+    # this one turns it into exit 0, which is what systemd and `docker stop` expect.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     sockets = [_bind(settings.host, settings.port)]
     if settings.metrics_port:
         sockets.append(_bind(settings.host, settings.metrics_port))
@@ -99,6 +108,7 @@ async def serve(settings: Settings) -> None:
     try:
         await ensure_swarm(engine)
         network_id = await ensure_network(engine, settings.network)
+        credentials = _credentials(settings)
         app = Faasbox(settings, credentials, engine, network_id, started_at=started)
         config = uvicorn.Config(
             app,

@@ -15,13 +15,13 @@ import aiodocker
 import aiohttp
 import orjson
 
-from faasbox.engine.errors import EngineUnavailable
+from faasbox.engine.errors import EngineError, EngineUnavailable
 
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _CONNECTION_ERROR = 900  # aiodocker's status for "could not connect"
 
 
-class ApiError(Exception):
+class ApiError(EngineError):
     """A non-2xx answer from Docker, with its status and message."""
 
     def __init__(self, status: int, message: str) -> None:
