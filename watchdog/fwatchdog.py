@@ -638,16 +638,18 @@ class Reaper:
 
     Reaping any pid, not just the one that woke us, also collects orphans re-parented to the
     watchdog when it is PID 1 in its container, so no grandchild stays a zombie. The wake-up
-    is a pidfd per child where the kernel has them (uvloop keeps SIGCHLD for itself), else
-    SIGCHLD through the stdlib loop.
+    is SIGCHLD on the stdlib loop, which also fires for orphans; uvloop keeps SIGCHLD for
+    itself, so there it is a pidfd per child (orphans then wait for the next child's exit).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, use_pidfd: bool) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._use_pidfd = use_pidfd
         self._waiting: dict[int, asyncio.Future[int]] = {}
-        if not use_pidfd:
+        try:
             loop.add_signal_handler(signal.SIGCHLD, self._reap)
+            self._use_pidfd = False
+        except RuntimeError:
+            self._use_pidfd = True
 
     def watch(self, pid: int) -> asyncio.Future[int]:
         """A future for the pid's exit code (negative: killed by that signal)."""
@@ -1369,13 +1371,13 @@ class Server:
         log("Exiting.")
 
 
-def _new_loop(use_pidfd: bool) -> asyncio.AbstractEventLoop:
+def _new_loop() -> asyncio.AbstractEventLoop:
     """uvloop when the image has it, but only with pidfds: it will not share SIGCHLD."""
     try:
         import uvloop  # optional: a function image may not have it
     except ImportError:
         return asyncio.new_event_loop()
-    if not use_pidfd:
+    if not pidfd_works():
         return asyncio.new_event_loop()
     loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     return loop
@@ -1390,12 +1392,11 @@ def main(argv: list[str]) -> int:
             os.fstat(fd)
         except OSError:
             os.open(os.devnull, os.O_RDWR)
-    use_pidfd = pidfd_works()
-    loop = _new_loop(use_pidfd)
+    loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
         config = load_config(os.environ)
-        server = Server(config, loop, Reaper(loop, use_pidfd))
+        server = Server(config, loop, Reaper(loop))
         return loop.run_until_complete(server.run())
     except ConfigError as exc:
         print(f"fwatchdog: {exc}", file=sys.stderr)
