@@ -24,12 +24,20 @@ async def ensure_swarm(engine: Engine) -> str:
     try:
         node = await engine.call("POST", "swarm/init", body={"ListenAddr": "0.0.0.0:2377"})
     except ApiError as exc:
-        if "advertise address" in exc.message:
+        if "multiple addresses" in exc.message or "advertise address" in exc.message:
             raise EngineRejected(
-                "this host has several network interfaces, so Swarm cannot pick one: run "
+                "this host has several network addresses, so Swarm cannot pick one: run "
                 "`docker swarm init --advertise-addr <address>` once, then start faasbox again"
             ) from None
-        raise EngineRejected(f"could not initialise Swarm: {exc.message}") from None
+        if "could not find the system's IP address" not in exc.message:
+            raise EngineRejected(f"could not initialise Swarm: {exc.message}") from None
+        # Loopback only (an offline box, a sandbox): a single node needs no other address.
+        log.info("[swarm] no network address besides loopback; advertising 127.0.0.1")
+        node = await engine.call(
+            "POST",
+            "swarm/init",
+            body={"ListenAddr": "127.0.0.1:2377", "AdvertiseAddr": "127.0.0.1"},
+        )
     return str(node)
 
 
