@@ -85,7 +85,8 @@ async def deploy(
 async def update(
     engine: Engine, deployment: Deployment, network_id: str, *, pull_timeout: float
 ) -> None:
-    """Replace the spec and roll the tasks; replicas stay where scaling left them."""
+    """Replace the spec and roll the tasks. Replicas stay where scaling left them, raised
+    to a new minimum if the labels now ask for more; a function scaled to zero stays there."""
     current = await inspect_function(engine, deployment.service, network_id)
     refs = await secrets.references(engine, deployment.secrets)
     await images.ensure(engine, deployment.image, deployment.registry_auth, pull_timeout)
@@ -93,7 +94,7 @@ async def update(
         deployment,
         network_id=network_id,
         secret_refs=refs,
-        replicas=replicas_of(current),
+        replicas=_kept_replicas(replicas_of(current), deployment.min_replicas),
     )
     spec["TaskTemplate"]["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0) + 1
 
@@ -108,6 +109,10 @@ async def update(
     except ApiError as exc:
         raise EngineRejected(f"Docker refused the update: {exc.message}") from None
     log.info("[update] %s image=%s", deployment.service, deployment.image)
+
+
+def _kept_replicas(current: int, minimum: int) -> int:
+    return 0 if current == 0 else max(current, minimum)
 
 
 async def remove(engine: Engine, name: str, network_id: str) -> None:
