@@ -25,7 +25,7 @@ log = logging.getLogger("faasbox.scaling")
 
 _PROBE_TIMEOUT = 0.5
 _POLL = 0.05
-_RESYNC = 0.25  # re-read the service this often while no task is running yet
+_RESYNC = 0.1  # re-read the service this often while no task is running yet
 _HEALTH_REQUEST = b"GET /_/health HTTP/1.1\r\nHost: function\r\nConnection: close\r\n\r\n"
 
 

@@ -4,20 +4,23 @@ an own faasbox with fast scaling clocks, paced load, and bursts. No tests in her
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.support.engine import PYTHON_BASE, REPO, build_image, docker, ensure_base
-
-FORK_IMAGE = "faasbox-test/scaling-fork:1"
+from tests.support.server import free_port
 
 # Fast clocks for tests: a 4 s window, 2 s hold, 0.25 s ticks.
 FAST_SCALING = {
@@ -39,23 +42,27 @@ CMD ["python3", "-u", "/home/app/fwatchdog.py"]
 
 
 def fork_image() -> str:
-    """A fork-per-request function (faasbox watchdog running `echo`), built once per engine.
-    No HEALTHCHECK: readiness is the watchdog's /_/health, which faasbox probes itself."""
-    if docker("image", "inspect", FORK_IMAGE, check=False):
-        return FORK_IMAGE
+    """A fork-per-request function (faasbox watchdog running `echo`), built once per
+    watchdog version. No HEALTHCHECK: readiness is the watchdog's /_/health, which faasbox
+    probes itself."""
+    watchdog = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
+    digest = hashlib.sha256(watchdog + _DOCKERFILE.encode()).hexdigest()[:10]
+    tag = f"faasbox-test/scaling-fork:{digest}"
+    if docker("image", "inspect", "--format", "{{.Id}}", tag, check=False):
+        return tag
     ensure_base()
     with tempfile.TemporaryDirectory() as tmp:
         context = Path(tmp)
         (context / "Dockerfile").write_text(_DOCKERFILE)
-        (context / "fwatchdog.py").write_bytes((REPO / "watchdog" / "fwatchdog.py").read_bytes())
-        build_image(context, FORK_IMAGE, BASE=PYTHON_BASE)
-    return FORK_IMAGE
+        (context / "fwatchdog.py").write_bytes(watchdog)
+        build_image(context, tag, BASE=PYTHON_BASE)
+    return tag
 
 
-def status(client: httpx.Client, name: str) -> dict[str, object]:
+def status(client: httpx.Client, name: str) -> dict[str, Any]:
     response = client.get(f"/system/function/{name}")
     response.raise_for_status()
-    result: dict[str, object] = response.json()
+    result: dict[str, Any] = response.json()
     return result
 
 
@@ -158,3 +165,98 @@ def burst(url: str, n: int, timeout: float = 60.0) -> Burst:
         )
 
     return asyncio.run(run())
+
+
+PACKAGING = REPO / "packaging" / "prometheus"
+PROMETHEUS = "/usr/bin/prometheus"
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+
+
+def have_alerting() -> bool:
+    return Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()
+
+
+@dataclass
+class Alerting:
+    """The Debian Prometheus and AlertManager, run directly (no systemd) on free loopback
+    ports with the shipped configs, pointed at one faasbox. Stop with `stop()`."""
+
+    metrics_port: int
+    gateway_port: int
+    user: str
+    password_file: Path
+    workdir: Path
+    prometheus_port: int = 0
+    alertmanager_port: int = 0
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self) -> Alerting:
+        self.prometheus_port, self.alertmanager_port = free_port(), free_port()
+        (self.workdir / "alert.rules.yml").write_text(
+            (PACKAGING / "alert.rules.yml").read_text()
+        )
+        (self.workdir / "prometheus.yml").write_text(
+            (PACKAGING / "prometheus.yml")
+            .read_text()
+            .replace("127.0.0.1:8082", f"127.0.0.1:{self.metrics_port}")
+            .replace("127.0.0.1:9093", f"127.0.0.1:{self.alertmanager_port}")
+        )
+        (self.workdir / "alertmanager.yml").write_text(
+            (PACKAGING / "alertmanager.yml")
+            .read_text()
+            .replace("127.0.0.1:8080", f"127.0.0.1:{self.gateway_port}")
+            .replace("username: admin", f"username: {self.user}")
+            .replace("/var/lib/faasbox/basic-auth-password", str(self.password_file))
+        )
+        self._spawn(
+            ALERTMANAGER,
+            f"--config.file={self.workdir / 'alertmanager.yml'}",
+            f"--storage.path={self.workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{self.alertmanager_port}",
+            "--cluster.listen-address=",
+            log="alertmanager.log",
+        )
+        self._spawn(
+            PROMETHEUS,
+            f"--config.file={self.workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.workdir / 'prom-data'}",
+            f"--web.listen-address=127.0.0.1:{self.prometheus_port}",
+            log="prometheus.log",
+        )
+        for port in (self.alertmanager_port, self.prometheus_port):
+            url = f"http://127.0.0.1:{port}/-/ready"
+            wait_until(partial(_answers, url), 30, url)
+        return self
+
+    def _spawn(self, *argv: str, log: str) -> None:
+        with (self.workdir / log).open("ab") as out:
+            self.processes.append(
+                subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+            )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def firing(self) -> list[str]:
+        """Functions AlertManager holds a firing APIHighInvocationRate alert for."""
+        alerts = httpx.get(f"http://127.0.0.1:{self.alertmanager_port}/api/v2/alerts").json()
+        return [
+            a["labels"].get("function_name", "")
+            for a in alerts
+            if a["labels"].get("alertname") == "APIHighInvocationRate"
+        ]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
