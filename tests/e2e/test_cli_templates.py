@@ -62,7 +62,7 @@ def test_new_build_deploy_invoke(lang: str, faasbox: Server, tmp_path: Path) -> 
             base_size = int(docker("image", "inspect", PYTHON_BASE, "--format", "{{.Size}}"))
             gcc = int(docker("image", "inspect", GCC_BASE, "--format", "{{.Size}}"))
             print(
-                f"c image {final / 1e6:.1f} MB: base {base_size / 1e6:.1f} MB, gcc {gcc / 1e6:.1f} MB"
+                f"c {final / 1e6:.1f} MB, base {base_size / 1e6:.1f} MB, gcc {gcc / 1e6:.1f} MB"
             )
             assert final - base_size < 2_000_000, "the final stage carries only the static binary"
             assert final < gcc / 2
