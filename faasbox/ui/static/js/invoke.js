@@ -1,0 +1,94 @@
+// Invoke a function through /function/<name> (open, as in OpenFaaS) and show what
+// came back: status, duration, response headers and body.
+
+import { h, parsePairs } from "./dom.js";
+
+const METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE"];
+
+function pretty(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return null;
+  }
+}
+
+function result(response, text, millis) {
+  const formatted = pretty(text);
+  const body = h("pre", { class: "body", "aria-label": "Response body" }, formatted ?? text);
+  const toggle = formatted != null && h("label", { class: "choice" }, h("input", { type: "checkbox", checked: true, onchange: (e) => { body.textContent = e.target.checked ? formatted : text; } }), "Pretty JSON");
+  const served = response.headers.get("X-Duration-Seconds");
+  const headers = [...response.headers].map(([k, v]) => h("div", {}, h("span", { class: "key" }, k), ": ", v));
+  return h(
+    "div",
+    { class: "result" },
+    h(
+      "p",
+      { class: "summary" },
+      h("span", { class: `status s${String(response.status)[0]}`, "data-testid": "invoke-status" }, `${response.status} ${response.statusText}`),
+      h("span", { "data-testid": "invoke-duration" }, `${millis.toFixed(1)} ms`),
+      served && h("span", { class: "muted" }, `function: ${(Number(served) * 1000).toFixed(1)} ms`),
+      toggle,
+    ),
+    h("details", {}, h("summary", {}, `Response headers (${headers.length})`), h("div", { class: "mono headers" }, headers)),
+    body,
+  );
+}
+
+export function invokePanel(name) {
+  const method = h("select", { id: "invoke-method", "aria-label": "Method" }, METHODS.map((m) => h("option", {}, m)));
+  const path = h("input", { id: "invoke-path", "aria-label": "Path and query", placeholder: "/path?query", spellcheck: "false" });
+  const kind = h("select", { id: "invoke-kind", "aria-label": "Body type" }, h("option", { value: "text" }, "Text"), h("option", { value: "json" }, "JSON"));
+  const headers = h("textarea", { id: "invoke-headers", "aria-label": "Request headers", rows: 2, spellcheck: "false", placeholder: "X-Header: value" });
+  const body = h("textarea", { id: "invoke-body", "aria-label": "Request body", rows: 5, spellcheck: "false", placeholder: "Request body" });
+  const format = h("button", { type: "button", onclick: () => { body.value = pretty(body.value) ?? body.value; } }, "Format JSON");
+  const send = h("button", { type: "submit", class: "primary" }, "Invoke");
+  const output = h("div", { "aria-live": "polite" });
+
+  const sync = () => {
+    body.disabled = method.value === "GET";
+    format.hidden = kind.value !== "json";
+  };
+  method.addEventListener("change", sync);
+  kind.addEventListener("change", sync);
+  sync();
+
+  async function invoke(event) {
+    event.preventDefault();
+    send.disabled = true;
+    try {
+      // credentials: "omit": the admin's basic-auth credentials never reach a function.
+      const init = { method: method.value, headers: new Headers(parsePairs(headers.value, ":")), credentials: "omit" };
+      if (method.value !== "GET") {
+        if (kind.value === "json" && pretty(body.value || "null") == null) throw new Error("The body is not valid JSON.");
+        if (!init.headers.has("Content-Type")) {
+          init.headers.set("Content-Type", kind.value === "json" ? "application/json" : "text/plain");
+        }
+        init.body = body.value;
+      }
+      const suffix = path.value.trim();
+      const joiner = suffix && !/^[/?]/.test(suffix) ? "/" : "";
+      const url = `/function/${encodeURIComponent(name)}${joiner}${suffix}`;
+      const start = performance.now();
+      const response = await fetch(url, init);
+      const text = await response.text();
+      output.replaceChildren(result(response, text, performance.now() - start));
+    } catch (err) {
+      output.replaceChildren(h("p", { class: "error", role: "alert" }, err.message));
+    } finally {
+      send.disabled = false;
+    }
+  }
+
+  return h(
+    "form",
+    { class: "card invoke", onsubmit: invoke },
+    h("h2", {}, "Invoke"),
+    h("div", { class: "row" }, method, h("span", { class: "mono muted path" }, `/function/${name}`), path),
+    headers,
+    h("div", { class: "row" }, kind, format),
+    body,
+    h("div", { class: "actions" }, send),
+    output,
+  );
+}

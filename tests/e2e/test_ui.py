@@ -1,0 +1,335 @@
+"""The portal at /ui/, driven in real Chromium against a real faasbox on the real engine.
+
+The walk-through follows the book's `func_c`: a function created from an image with a
+name, an fprocess and a network, then invoked, scaled, read, updated and deleted.
+Screenshots of every main page go to artifacts/ui/ (the path is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    HttpCredentials,
+    Page,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import (
+    Error as PlaywrightError,
+)
+
+from tests.support.engine import PYTHON_BASE, REPO, build_image, ensure_base, remove_image, unique
+from tests.support.server import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.engine]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SHOTS = REPO / "artifacts" / "ui"
+PHONE = {"width": 390, "height": 844}
+# The invoke path may still be settling replicas right after a deploy or scale.
+SLOW = 60_000
+
+# A classic-watchdog image without an fprocess of its own: the portal's fprocess field
+# decides what the function does, as in the book's func_c.
+DOCKERFILE = """\
+ARG BASE
+FROM ${BASE}
+COPY fwatchdog.py /home/app/fwatchdog.py
+USER 1000
+EXPOSE 8080
+CMD ["python3", "/home/app/fwatchdog.py"]
+"""
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nUI screenshots: {SHOTS.resolve()}")
+    return SHOTS
+
+
+@pytest.fixture(scope="module")
+def watchdog_image(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    context = tmp_path_factory.mktemp("ui-image")
+    (context / "Dockerfile").write_text(DOCKERFILE)
+    shutil.copy(REPO / "watchdog" / "fwatchdog.py", context / "fwatchdog.py")
+    tag = f"faasbox-test/{unique('ui-watchdog')}:1"
+    build_image(context, tag, BASE=ensure_base(PYTHON_BASE))
+    yield tag
+    remove_image(tag)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Session:
+    """A logged-in browser context with the page's JavaScript errors collected."""
+
+    def __init__(self, browser: Browser, server: Server, **options: Any) -> None:
+        self.context: BrowserContext = browser.new_context(
+            base_url=server.url,
+            http_credentials={"username": server.user, "password": server.password},
+            **options,
+        )
+        self.context.set_default_timeout(15_000)
+        self.errors: list[str] = []
+        self.page: Page = self.context.new_page()
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.errors == [], f"JavaScript errors in the portal: {self.errors}"
+
+
+@pytest.fixture
+def session(browser: Browser, faasbox: Server) -> Iterator[Session]:
+    s = Session(browser, faasbox)
+    yield s
+    s.close()
+
+
+def shot(page: Page, shots: Path, name: str) -> None:
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def api_function(server: Server, name: str) -> dict[str, Any]:
+    with server.client() as client:
+        response = client.get(f"/system/function/{name}")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def test_access_is_refused_without_credentials(browser: Browser, faasbox: Server) -> None:
+    paths = ("/", "/ui/", "/ui/js/app.js", "/system/functions")
+    # No credentials: headless Chromium has no login prompt to show, so it gives up on
+    # the challenge and the navigation fails; the portal never loads.
+    anonymous = browser.new_context(base_url=faasbox.url)
+    try:
+        page = anonymous.new_page()
+        for path in paths:
+            with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                page.goto(path)
+        redirect = anonymous.request.get("/", max_redirects=0)
+        assert (redirect.status, redirect.headers["location"]) == (301, "/ui/")
+        for path in paths[1:]:
+            response = anonymous.request.get(path)
+            assert response.status == 401, path
+            assert response.headers["www-authenticate"] == 'Basic realm="Restricted"'
+    finally:
+        anonymous.close()
+
+    # Wrong password: the browser tries it, then shows the server's refusal.
+    wrong: HttpCredentials = {"username": faasbox.user, "password": "wrong"}
+    impostor = browser.new_context(base_url=faasbox.url, http_credentials=wrong)
+    try:
+        page = impostor.new_page()
+        for path in paths:
+            response = page.goto(path)
+            assert response is not None and response.status == 401, path
+            expect(page.locator("body")).to_contain_text("invalid credentials")
+            expect(page.get_by_role("heading", name="Functions")).to_have_count(0)
+    finally:
+        impostor.close()
+
+
+def test_bad_name_shows_the_api_message_next_to_the_field(
+    session: Session, faasbox: Server, watchdog_image: str, shots: Path
+) -> None:
+    page = session.page
+    page.goto("/ui/#/new")
+    page.get_by_label("Image").fill(watchdog_image)
+    page.get_by_label("Name").fill("not a name!")
+    page.get_by_role("button", name="Deploy").click()
+
+    name_field = page.locator('[data-field="service"]')
+    error = name_field.locator(".field-error")
+    expect(error).to_be_visible()
+    # The server's own words, not a copy of its rules in the browser.
+    expect(error).to_have_text(
+        "function name 'not a name!' is invalid: use letters, digits, '-' and '_', "
+        "starting and ending with a letter or digit"
+    )
+    expect(name_field).to_have_class("field invalid")
+    expect(page.locator('[data-field="image"] .field-error')).to_be_hidden()
+    shot(page, shots, "create-validation-error")
+
+    page.get_by_label("Name").fill(unique("ui-bad-label"))
+    page.get_by_label("Labels").fill("com.openfaas.scale.min=many")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator('[data-field="labels"] .field-error')).to_contain_text(
+        "must be a whole number"
+    )
+    with faasbox.client() as client:
+        names = [f["name"] for f in client.get("/system/functions").json()]
+    assert "not a name!" not in names
+
+
+def test_func_c_from_create_to_delete(
+    session: Session, faasbox: Server, watchdog_image: str, shots: Path
+) -> None:
+    page = session.page
+    name = unique("func_c").replace("-", "_")
+
+    # Log in: the browser answers the basic-auth challenge with the admin credentials.
+    response = page.goto("/")
+    assert response is not None and response.status == 200
+    assert page.url.endswith("/ui/")
+    expect(page.get_by_role("heading", name="Functions")).to_be_visible()
+    shot(page, shots, "functions-list-before")
+
+    # Create, as the book does with func_c: image, name, fprocess, network.
+    page.get_by_role("link", name="New function").first.click()
+    page.get_by_label("Image").fill(watchdog_image)
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("fprocess").fill("tr a-z A-Z")
+    page.get_by_label("Network").fill(faasbox.network)
+    page.get_by_label("Environment").fill("write_debug=true\nGREETING=hello")
+    page.get_by_label("Labels").fill("team=ui")
+    shot(page, shots, "create-form")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page).to_have_url(f"{faasbox.url}/ui/#/fn/{name}")
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+    deployed = api_function(faasbox, name)
+    assert deployed["image"] == watchdog_image
+    assert deployed["envProcess"] == "tr a-z A-Z"
+    assert deployed["envVars"] == {"write_debug": "true", "GREETING": "hello"}
+    assert deployed["labels"] == {"team": "ui"}
+
+    # It appears in the list, live, with its image and replicas.
+    page.get_by_role("link", name="Functions", exact=True).click()
+    row = page.locator(f'tr[data-name="{name}"]')
+    expect(row).to_contain_text(watchdog_image)
+    expect(row.locator('[data-label="Replicas"]')).to_have_text("1/1", timeout=SLOW)
+    shot(page, shots, "functions-list")
+
+    # Invoke with a text body and read the function's answer.
+    row.get_by_role("link", name=name).click()
+    expect(page.get_by_test_id("replicas")).to_have_text("1 / 1", timeout=SLOW)
+    page.get_by_label("Request body").fill("hello func_c")
+    page.get_by_role("button", name="Invoke").click()
+    expect(page.get_by_test_id("invoke-status")).to_have_text("200 OK", timeout=SLOW)
+    expect(page.get_by_label("Response body")).to_have_text("HELLO FUNC_C")
+    expect(page.get_by_test_id("invoke-duration")).to_contain_text(" ms")
+
+    # A JSON body, shown pretty-printed, and raw with the toggle off.
+    page.get_by_label("Body type").select_option("json")
+    page.get_by_label("Request body").fill('{"greeting": "hi", "n": [1, 2]}')
+    page.get_by_role("button", name="Format JSON").click()
+    expect(page.get_by_label("Request body")).to_have_value(
+        json.dumps({"greeting": "hi", "n": [1, 2]}, indent=2)
+    )
+    page.get_by_label("Request body").fill('{"greeting": "hi", "n": [1, 2]}')
+    page.get_by_label("Request headers").fill("X-Test: portal")
+    page.get_by_role("button", name="Invoke").click()
+    body = page.get_by_label("Response body")
+    expect(body).to_have_text(json.dumps({"GREETING": "HI", "N": [1, 2]}, indent=2))
+    page.get_by_label("Pretty JSON").uncheck()
+    expect(body).to_have_text('{"GREETING": "HI", "N": [1, 2]}')
+    page.get_by_label("Pretty JSON").check()
+    page.get_by_text("Response headers").click()
+    expect(page.locator(".headers")).to_contain_text("x-duration-seconds")
+
+    # The counters move and the chart draws them from /metrics.
+    expect(page.get_by_test_id("invocations")).to_have_text("2 invocations", timeout=10_000)
+    expect(page.locator("figcaption").first).to_contain_text("Invocations per", timeout=15_000)
+    expect(page.locator(".chart rect").first).to_be_attached(timeout=15_000)
+
+    # Logs follow while the page is open: the watchdog logs each request.
+    logs = page.get_by_role("log", name="Logs")
+    expect(logs).to_contain_text("Forking fprocess.", timeout=SLOW)
+    page.get_by_role("button", name="Invoke").click()
+    expect(page.get_by_test_id("invocations")).to_have_text("3 invocations", timeout=10_000)
+    expect(logs.locator(".line", has_text="Forking fprocess.")).to_have_count(3, timeout=SLOW)
+    shot(page, shots, "function-page")
+
+    # Scale to two and watch both replicas come up.
+    page.get_by_label("Desired replicas").fill("1")
+    page.get_by_role("button", name="One more replica").click()
+    page.get_by_role("button", name="Scale", exact=True).click()
+    expect(page.get_by_test_id("replicas")).to_have_text("2 / 2", timeout=SLOW)
+    assert api_function(faasbox, name)["replicas"] == 2
+    shot(page, shots, "function-scaled")
+
+    # Update: change the environment, keep the rest.
+    page.get_by_role("link", name="Update").click()
+    expect(page.get_by_label("Name")).to_have_value(name)
+    expect(page.get_by_label("fprocess")).to_have_value("tr a-z A-Z")
+    page.get_by_label("Environment").fill("write_debug=true\nGREETING=updated")
+    shot(page, shots, "update-form")
+    page.get_by_role("button", name="Update").click()
+    expect(page).to_have_url(f"{faasbox.url}/ui/#/fn/{name}")
+    expect(page.locator(".config")).to_contain_text("updated")
+    updated = api_function(faasbox, name)
+    assert updated["envVars"]["GREETING"] == "updated"
+    assert updated["labels"] == {"team": "ui"}
+
+    # Delete, after saying so in the confirmation dialog.
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Delete {name}?")
+    shot(page, shots, "delete-dialog")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert api_function(faasbox, name)["name"] == name
+
+    page.get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(f"{faasbox.url}/ui/#/")
+    expect(page.locator(f'tr[data-name="{name}"]')).to_have_count(0)
+    with faasbox.client() as client:
+        assert client.get(f"/system/function/{name}").status_code == 404
+
+
+def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path) -> None:
+    name = unique("ui-phone")
+    with faasbox.client() as client:
+        client.post("/system/functions", json={"service": name, "image": probe}).raise_for_status()
+    s = Session(browser, faasbox, viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = s.page
+        page.goto("/ui/")
+        row = page.locator(f'tr[data-name="{name}"]')
+        expect(row.locator('[data-label="Replicas"]')).to_have_text("1/1", timeout=SLOW)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], "the list scrolls sideways on a phone"
+        shot(page, shots, "phone-functions-list")
+
+        row.get_by_role("link", name=name).click()
+        page.get_by_label("Method").select_option("GET")
+        page.get_by_role("button", name="Invoke").click()
+        expect(page.get_by_test_id("invoke-status")).to_have_text("200 OK", timeout=SLOW)
+        expect(page.get_by_label("Response body")).to_contain_text('"path": "/"')
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(page, shots, "phone-function-page")
+
+        page.goto("/ui/#/new")
+        expect(page.get_by_label("Image")).to_be_visible()
+        shot(page, shots, "phone-create-form")
+    finally:
+        s.close()
+        with faasbox.client() as client:
+            client.request("DELETE", "/system/functions", json={"functionName": name})
