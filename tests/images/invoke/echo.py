@@ -1,0 +1,137 @@
+"""A function for the invoke-path tests: echoes requests and answers on demand.
+
+GET/POST/... /anything          JSON: method, path (with query), headers, body sha256 and size
+/bytes?n=N                      N pseudo-random bytes (fixed seed), with Content-Length
+/echo                           the request body back, streamed, Content-Length when known
+/slow?parts=N&delay=S           N chunks, S seconds apart (chunked encoding)
+/redirect                       302 to /elsewhere
+/status?code=N                  that status
+/close                          an answer without length, ended by closing the connection
+/sleep?s=S                      sleeps, then 200
+"""
+
+import hashlib
+import json
+import os
+import random
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+BLOCK = 1 << 16
+
+
+def pattern(n: int) -> bytes:
+    return random.Random(n).randbytes(n)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def body_chunks(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return
+                left = size
+                while left:
+                    data = self.rfile.read(min(left, BLOCK))
+                    left -= len(data)
+                    yield data
+                self.rfile.readline()
+        left = int(self.headers.get("Content-Length") or 0)
+        while left:
+            data = self.rfile.read(min(left, BLOCK))
+            if not data:
+                return
+            left -= len(data)
+            yield data
+
+    def answer(self, status, body, kind="application/octet-stream", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/_/health":
+            self.answer(200, b"OK", "text/plain")
+        elif url.path == "/bytes":
+            for _ in self.body_chunks():
+                pass
+            self.answer(200, pattern(int(query["n"][0])))
+        elif url.path == "/echo":
+            length = self.headers.get("Content-Length")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            if length is not None:
+                self.send_header("Content-Length", length)
+                self.end_headers()
+                for data in self.body_chunks():
+                    self.wfile.write(data)
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for data in self.body_chunks():
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/slow":
+            parts, delay = int(query["parts"][0]), float(query["delay"][0])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(parts):
+                if i:
+                    time.sleep(delay)
+                line = b"part %d %f\n" % (i, time.time())
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/redirect":
+            self.answer(302, b"moved\n", "text/plain", [("Location", "/elsewhere")])
+        elif url.path == "/status":
+            self.answer(int(query["code"][0]), b"as asked\n", "text/plain")
+        elif url.path == "/close":
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end\n" * 1000)
+        elif url.path == "/sleep":
+            time.sleep(float(query["s"][0]))
+            self.answer(200, b"slept\n", "text/plain")
+        else:
+            digest, size = hashlib.sha256(), 0
+            for data in self.body_chunks():
+                digest.update(data)
+                size += len(data)
+            info = {
+                "method": self.command,
+                "path": self.path,
+                "headers": [[k, v] for k, v in self.headers.items()],
+                "sha256": digest.hexdigest(),
+                "size": size,
+                "hostname": os.uname().nodename,
+            }
+            self.answer(200, json.dumps(info).encode(), "application/json",
+                        [("X-Function", "echo"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
+
+    def log_message(self, format, *args):
+        return
+
+
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("", 8080), Handler).serve_forever()
