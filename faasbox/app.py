@@ -145,7 +145,7 @@ class Faasbox:
         runtime = Runtime(settings, engine, self.network_id, view, metrics_)
         app.state.runtime = runtime
         app.state.scaling = scaling = Scaling(runtime)
-        self.gateway = Gateway(runtime)
+        self.gateway = Gateway(runtime, scaling.waker if settings.scale_from_zero else None)
         await self.gateway.start()
         await scaling.start()
         log.info(

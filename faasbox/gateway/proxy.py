@@ -23,6 +23,7 @@ from faasbox.gateway.headers import RequestHead, request_head, response_headers
 from faasbox.gateway.pool import FUNCTION_PORT, Pool
 from faasbox.gateway.upstream import Upstream, UpstreamError
 from faasbox.runtime import Runtime
+from faasbox.scaling.waker import Waker, WakeTimeout
 
 log = logging.getLogger("faasbox.gateway")
 
@@ -60,8 +61,9 @@ class _ClientGone(Exception):
 class Gateway:
     """The ASGI callable app.py sends `/function/` and `/async-function/` requests to."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, waker: Waker | None = None) -> None:
         settings = runtime.settings
+        self.waker = waker
         self.functions = runtime.functions
         self.metrics = runtime.metrics
         self.balancer = Balancer()
@@ -110,9 +112,12 @@ class Gateway:
         await _Exchange(self, name, path, scope, receive, send).run(function)
 
     async def _replicas_for(self, name: str, function: Function) -> tuple[Backend, ...]:
-        """The replicas to balance over. Scale-from-zero (issue 5) hooks in here: wake the
-        function and wait for its first replica instead of raising."""
+        """The replicas to balance over; with none, the waker wakes the function (if it is at
+        zero) and this request waits for its first ready replica."""
         backends = self.balancer.backends(name)
+        if not backends and self.waker is not None:
+            await self.waker.ready(name)
+            backends = self.balancer.backends(name)
         if not backends:
             raise NoReplica(name)
         return backends
@@ -219,6 +224,8 @@ class _Exchange:
             await self._refuse(refused.status, refused.text)
         except NoReplica:
             await self._refuse(503, f"no ready replica for function {self.name}")
+        except WakeTimeout as exc:
+            await self._refuse(504, str(exc))
         except _ClientGone:
             self.code = CLIENT_GONE
             self._release()

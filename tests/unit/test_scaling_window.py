@@ -28,16 +28,16 @@ def test_rate_counts_only_200s_over_the_whole_window() -> None:
     assert windows.rate("fn") == 10.0
 
 
-def test_loads_use_busy_time_or_what_is_in_flight() -> None:
+def test_loads_are_in_flight_samples_and_the_window_average() -> None:
     metrics = Metrics()
     windows = Windows(metrics, length=10)
     windows.sample(["fn"], 0.0)
-    _serve(metrics, "fn", 20, 0.1)  # 2 busy seconds in one second: concurrency 2
+    _serve(metrics, "fn", 200, 0.1)  # 20 busy seconds over a 10 s window: 2 on average
     windows.sample(["fn"], 1.0)
     for _ in range(5):
         metrics.request_started("fn")  # slow ones, still running
     windows.sample(["fn"], 2.0)
-    assert windows.loads("fn") == pytest.approx([2.0, 5.0])
+    assert windows.loads("fn") == pytest.approx([0.0, 0.0, 5.0, 2.0])
     assert windows.inflight("fn") == 5
 
 
