@@ -8,6 +8,8 @@ GET/POST/... /anything          JSON: method, path (with query), headers, body s
 /status?code=N                  that status
 /close                          an answer without length, ended by closing the connection
 /sleep?s=S                      sleeps, then 200
+
+Env `LISTEN_PORT` moves it off 8080 (a replica that refuses the gateway's connections).
 """
 
 import hashlib
@@ -124,8 +126,12 @@ class Handler(BaseHTTPRequestHandler):
                 "size": size,
                 "hostname": os.uname().nodename,
             }
-            self.answer(200, json.dumps(info).encode(), "application/json",
-                        [("X-Function", "echo"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+            self.answer(
+                200,
+                json.dumps(info).encode(),
+                "application/json",
+                [("X-Function", "echo"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+            )
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
 
@@ -134,4 +140,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("", 8080), Handler).serve_forever()
+server = ThreadingHTTPServer(("", int(os.environ.get("LISTEN_PORT", "8080"))), Handler)
+open("/tmp/.lock", "w").close()  # healthy, whatever port was asked for (tests need a deaf one)
+server.serve_forever()
