@@ -23,3 +23,7 @@ class BuildFailed(BuilderError):
     def __init__(self, message: str, output: str = "") -> None:
         super().__init__(message)
         self.output = output
+
+
+class ArchiveTooLarge(ContextError):
+    """An uploaded build context, packed or unpacked, is past the server's size cap."""
