@@ -110,18 +110,27 @@ class Gateway:
             raise GatewayError(f"{what}: {message_of(payload) or 'no reason given'} ({status})")
         return payload
 
-    async def lines(self, path: str, params: Mapping[str, str]) -> AsyncIterator[bytes]:
+    async def lines(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        what: str = "logs",
+        method: str = "GET",
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[bytes]:
         """A streamed NDJSON answer, line by line, as the gateway flushes it."""
         assert self._session is not None
         try:
-            async with self._session.get(
-                self.url + path, params=params, auth=self._auth
+            async with self._session.request(
+                method, self.url + path, params=params, data=data, headers=headers, auth=self._auth
             ) as response:
                 if response.status == 401:
                     raise self._unauthorized()
                 if response.status != 200:
                     body = await response.read()
-                    raise GatewayError(f"logs: {message_of(body)} ({response.status})")
+                    raise GatewayError(f"{what}: {message_of(body)} ({response.status})")
                 async for line in response.content:
                     if line.strip():
                         yield line

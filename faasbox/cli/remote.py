@@ -1,57 +1,83 @@
 """`up --remote`: build on the gateway's own engine instead of locally.
 
 The context is assembled here, where the stack file and its templates are, and
-sent as a tar; the device only builds it, so the image never travels through a
-registry. The endpoint streams the engine's progress back as NDJSON.
+sent as a gzipped tar (it often crosses Wi-Fi to a Pi); the device only builds
+it, so the image never travels through a registry. The endpoint streams the
+engine's steps back as NDJSON and ends with one line saying how it went.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import gzip
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from faasbox.builder import engine_build
 from faasbox.builder.errors import BuildFailed
 from faasbox.cli.console import Console
-from faasbox.cli.errors import GatewayError
 from faasbox.cli.gateway_client import Gateway
 
 if TYPE_CHECKING:  # cli.build imports this module
     from faasbox.cli.build import Job
 
+# Steps print nothing while they run; a slow compile on a Pi must not time out.
+_SILENCE = 3600.0
+
 
 async def build_all(url: str, jobs: list[Job], console: Console) -> None:
-    async with Gateway(url, timeout=600) as gateway:
+    async with Gateway(url, timeout=_SILENCE) as gateway:
         for job in jobs:
             name = job.fn.name
             console.info(f"[{name}] sending the source to {url} to build {job.request.tag}")
-            params = {
-                "image": job.request.tag,
-                "buildargs": orjson.dumps(job.request.build_args).decode(),
-            }
-            if job.request.platform:
-                params["platform"] = job.request.platform
-            with engine_build.tar_context(job.folder) as tar:
-                data = tar.read()
-            status, payload = await gateway.call(
-                "POST",
-                "/system/build",
-                params=params,
-                data=data,
-                headers={"Content-Type": "application/x-tar"},
-            )
-            if status == 404:
-                raise GatewayError(f"{url} has no build endpoint (not a faasbox gateway?)")
-            result = {}
-            for line in payload.splitlines():
-                if line.strip():
-                    result = orjson.loads(line)
-                    if "stream" in result:
-                        console.progress(f"[{name}] {result['stream']}")
-            if status != 200 or "error" in result:
-                raise BuildFailed(
-                    f"remote build of {name}: {result.get('error') or result.get('message')}",
-                    str(result.get("output", "")),
-                )
+            result: dict[str, Any] = {}
+            with _packed(job.folder) as upload:
+                async for line in gateway.lines(
+                    "/system/build",
+                    _params(job),
+                    what=f"remote build of {name}",
+                    method="POST",
+                    data=upload,
+                    headers={"Content-Type": "application/x-tar"},
+                ):
+                    event = orjson.loads(line)
+                    if "stream" in event:
+                        console.progress(f"[{name}] {event['stream']}")
+                    else:
+                        result = event
+            if result.get("status") != "success":
+                reason = result.get("error") or "the gateway ended the build without a result"
+                output = str(result.get("output", ""))
+                raise BuildFailed(f"remote build of {name}: {reason}", output)
             console.print(f"Image: {job.request.tag} built on {url}.")
+
+
+def _params(job: Job) -> dict[str, str]:
+    request = job.request
+    params = {
+        "image": request.tag,
+        "buildargs": orjson.dumps(request.build_args).decode(),
+        "labels": orjson.dumps(request.labels).decode(),
+    }
+    if request.platform:
+        params["platform"] = request.platform
+    if request.no_cache:
+        params["nocache"] = "true"
+    if request.pull:
+        params["pull"] = "true"
+    return params
+
+
+def _packed(folder: Path) -> IO[bytes]:
+    """A real file, so the upload carries a Content-Length the gateway can refuse early."""
+    packed = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    with (
+        engine_build.tar_context(folder) as tar,
+        gzip.GzipFile(fileobj=packed, mode="wb", compresslevel=6) as zipped,
+    ):
+        shutil.copyfileobj(tar, zipped, engine_build.CHUNK)
+    packed.seek(0)
+    return packed
