@@ -84,7 +84,7 @@ def test_no_zombies_or_leaked_descriptors(
     elapsed = time.monotonic() - started
     assert per_worker * 4 + TIMEOUTS + HANGUPS >= REQUESTS - 4
     assert wait_until(lambda: not watchdog.children(), 5), watchdog.children()
-    assert wait_until(lambda: watchdog.descriptors() == baseline, 5), (
+    assert wait_until(lambda: watchdog.descriptors() <= baseline, 5), (
         watchdog.descriptors(), baseline
     )
     assert elapsed < 60
