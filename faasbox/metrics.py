@@ -80,8 +80,10 @@ class Metrics(Collector):
         for table in (self.invocations, self.durations):
             for key in [k for k in table if k[0] == function]:
                 del table[key]
-        for single in (self.started, self.inflight, self.connect_errors):
+        for single in (self.started, self.connect_errors):
             single.pop(function, None)
+        if not self.inflight.get(function):  # calls still running will count themselves down
+            self.inflight.pop(function, None)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -288,20 +288,6 @@ def test_unknown_function_is_404(faasbox: Server) -> None:
     assert other_namespace.status_code == 404
 
 
-def test_no_ready_replica_is_503(faasbox: Server, function: Callable[..., str]) -> None:
-    name = function()
-    with faasbox.client() as api:
-        assert api.post(f"/system/scale-function/{name}", json={"replicas": 0}).status_code in (
-            200,
-            202,
-        )
-    wait_ready(faasbox, name, 0)
-    with invoke(faasbox) as client:
-        response = client.get(f"/function/{name}")
-    assert response.status_code == 503
-    assert response.text == f"no ready replica for function {name}\n"
-
-
 def test_replica_refusing_connections_is_502(faasbox: Server, function: Callable[..., str]) -> None:
     name = function(envVars={"LISTEN_PORT": "9999"})
     with invoke(faasbox) as client:
@@ -310,36 +296,59 @@ def test_replica_refusing_connections_is_502(faasbox: Server, function: Callable
     assert response.text == f"cannot reach any replica of function {name}\n"
 
 
-def test_upstream_timeout_is_502(make_server: Callable[..., Server], echo_image: str) -> None:
-    server = make_server(env={"upstream_timeout": "1"})  # the OpenFaaS variable name
+@pytest.fixture(scope="module")
+def strict(
+    engine_ready: None, echo_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str]]:
+    """A faasbox with short limits, set through OpenFaaS and faasbox variable names, and
+    scale from zero off (with it on, a function at zero is woken instead of refused)."""
+    server = Server(
+        state_dir=tmp_path_factory.mktemp("strict"),
+        env={"upstream_timeout": "1", "FAASBOX_MAX_BODY_SIZE": "1m", "scale_from_zero": "false"},
+    )
     server.start()
     name = deploy(server, echo_image)
-    try:
-        with invoke(server) as client:
-            begin = time.monotonic()
-            response = client.get(f"/function/{name}/sleep", params={"s": 3})
-            took = time.monotonic() - begin
-            fine = client.get(f"/function/{name}/sleep", params={"s": 0.1})
-        assert response.status_code == 502
-        assert response.text == f"function {name} timed out\n"
-        assert 0.9 < took < 2.0
-        assert fine.status_code == 200
-    finally:
-        remove(server, name)
+    yield server, name
+    remove(server, name)
+    server.cleanup()
 
 
-def test_body_over_the_limit_is_413(make_server: Callable[..., Server], echo_image: str) -> None:
-    server = make_server(env={"FAASBOX_MAX_BODY_SIZE": "1m"})
-    server.start()
-    name = deploy(server, echo_image)
+def test_upstream_timeout_is_502(strict: tuple[Server, str]) -> None:
+    server, name = strict
+    with invoke(server) as client:
+        begin = time.monotonic()
+        response = client.get(f"/function/{name}/sleep", params={"s": 3})
+        took = time.monotonic() - begin
+        fine = client.get(f"/function/{name}/sleep", params={"s": 0.1})
+    assert response.status_code == 502
+    assert response.text == f"function {name} timed out\n"
+    assert 0.9 < took < 2.0
+    assert fine.status_code == 200
+
+
+def test_body_over_the_limit_is_413(strict: tuple[Server, str]) -> None:
+    server, name = strict
+    with invoke(server) as client:
+        sized = client.post(f"/function/{name}/up", content=b"x" * (MB + 1))
+        chunked = client.post(f"/function/{name}/up", content=iter([b"x" * MB, b"y"] * 2))
+        fits = client.post(f"/function/{name}/up", content=b"x" * MB)
+    assert sized.status_code == 413
+    assert chunked.status_code == 413
+    assert fits.json()["size"] == MB
+
+
+def test_no_ready_replica_is_503_without_scale_from_zero(strict: tuple[Server, str]) -> None:
+    server, _ = strict
+    name = deploy(server, ECHO_IMAGE)
     try:
+        with server.client() as api:
+            scaled = api.post(f"/system/scale-function/{name}", json={"replicas": 0})
+            assert scaled.status_code in (200, 202)
+        wait_ready(server, name, 0)
         with invoke(server) as client:
-            sized = client.post(f"/function/{name}/up", content=b"x" * (MB + 1))
-            chunked = client.post(f"/function/{name}/up", content=iter([b"x" * MB, b"y"] * 2))
-            fits = client.post(f"/function/{name}/up", content=b"x" * MB)
-        assert sized.status_code == 413
-        assert chunked.status_code == 413
-        assert fits.json()["size"] == MB
+            response = client.get(f"/function/{name}")
+        assert response.status_code == 503
+        assert response.text == f"no ready replica for function {name}\n"
     finally:
         remove(server, name)
 

@@ -1,0 +1,94 @@
+"""Which headers cross the gateway each way, and what it adds."""
+
+from __future__ import annotations
+
+from faasbox.gateway.headers import RequestHead, request_head, response_headers
+
+START = b"GET / HTTP/1.1\r\nhost: fn:8080\r\n"
+
+
+def _lines(
+    headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None = ("10.0.0.1", 5)
+) -> tuple[RequestHead, list[bytes]]:
+    head = request_head(START, headers, client, b"new-id", b"123")
+    return head, [line.rstrip(b"\r\n") for line in head.lines[1:]]
+
+
+def test_hop_by_hop_and_framing_are_not_forwarded() -> None:
+    head, lines = _lines(
+        [
+            (b"host", b"gw:8080"),
+            (b"connection", b"keep-alive, x-private"),
+            (b"x-private", b"secret"),
+            (b"keep-alive", b"timeout=5"),
+            (b"te", b"trailers"),
+            (b"transfer-encoding", b"chunked"),
+            (b"proxy-authorization", b"Basic x"),
+            (b"expect", b"100-continue"),
+            (b"content-length", b"12"),
+            (b"x-kept", b"yes"),
+        ]
+    )
+    assert lines == [
+        b"x-kept: yes",
+        b"x-call-id: new-id",
+        b"x-start-time: 123",
+        b"x-forwarded-for: 10.0.0.1:5",
+        b"x-forwarded-host: gw:8080",
+    ]
+    assert head.chunked and head.content_length == 12
+    assert head.minted
+
+
+def test_caller_values_win() -> None:
+    head, lines = _lines(
+        [
+            (b"x-call-id", b"theirs"),
+            (b"x-forwarded-for", b"1.2.3.4"),
+            (b"x-forwarded-host", b"example.org"),
+        ]
+    )
+    assert lines == [
+        b"x-call-id: theirs",
+        b"x-forwarded-for: 1.2.3.4",
+        b"x-forwarded-host: example.org",
+        b"x-start-time: 123",
+    ]
+    assert head.call_id == b"theirs" and not head.minted
+
+
+def test_no_client_address_no_forwarded_for() -> None:
+    _, lines = _lines([], client=None)
+    assert lines == [b"x-call-id: new-id", b"x-start-time: 123"]
+
+
+def test_response_keeps_repeats_drops_hop_by_hop_and_adds_ids() -> None:
+    head, _ = _lines([])
+    out = response_headers(
+        [
+            (b"Content-Type", b"text/plain"),
+            (b"Set-Cookie", b"a=1"),
+            (b"Set-Cookie", b"b=2"),
+            (b"Connection", b"keep-alive, X-Hop"),
+            (b"X-Hop", b"1"),
+            (b"Transfer-Encoding", b"chunked"),
+            (b"Date", b"Mon, 01 Jan 2024 00:00:00 GMT"),
+        ],
+        head,
+        b"123",
+    )
+    assert out == [
+        (b"content-type", b"text/plain"),
+        (b"set-cookie", b"a=1"),
+        (b"set-cookie", b"b=2"),
+        (b"x-call-id", b"new-id"),
+        (b"x-start-time", b"123"),
+    ]
+
+
+def test_response_call_id_only_when_the_gateway_made_it() -> None:
+    head, _ = _lines([(b"x-call-id", b"theirs")])
+    assert response_headers([], head, b"9") == [(b"x-start-time", b"9")]
+    mine, _ = _lines([])
+    echoed = response_headers([(b"X-Call-Id", b"new-id"), (b"X-Start-Time", b"9")], mine, b"9")
+    assert echoed == [(b"x-call-id", b"new-id"), (b"x-start-time", b"9")]
