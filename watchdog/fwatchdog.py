@@ -278,16 +278,14 @@ class Body:
         self._queued += len(data)
         if self._queued > BODY_HIGH_WATER:
             self._pause(True)
-        self._wake()
+        if self._waiter is not None:
+            wake(self._waiter)
 
     def finish(self, lost: bool = False) -> None:
         self.complete = True
         self.lost = lost
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            wake(self._waiter)
 
     async def read(self) -> bytes:
         """The next chunk, or b"" at the end; ConnectionError when the client went away."""
@@ -370,17 +368,17 @@ class Connection(asyncio.BufferedProtocol):
         return _RECEIVE
 
     def buffer_updated(self, nbytes: int) -> None:
-        data = bytes(_RECEIVE[:nbytes])
+        received = _RECEIVE[:nbytes]
         request = self._request
         if (self._state == _BODY and request is not None and not self._buf
                 and (self._chunk_state == 1 or not request.chunked)):
             # The bulk of a large body goes straight to the handler, not through the buffer.
-            take = min(self._remaining, len(data))
+            take = min(self._remaining, nbytes)
             if take:
                 self._remaining -= take
-                request.body.feed(data if take == len(data) else data[:take])
-                data = data[take:]
-        self._buf += data
+                request.body.feed(bytes(received[:take]))
+                received = received[take:]
+        self._buf += received
         self._parse()
 
     def eof_received(self) -> bool:
@@ -398,15 +396,15 @@ class Connection(asyncio.BufferedProtocol):
             self._request.body.finish(lost=not self._request.body.complete)
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
+        if self._writable is not None:
+            wake(self._writable)
 
     def pause_writing(self) -> None:
         self._writable = self._loop.create_future()
 
     def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
+        if self._writable is not None:
+            wake(self._writable)
         self._writable = None
 
     # parsing ---------------------------------------------------------------------------
@@ -416,6 +414,8 @@ class Connection(asyncio.BufferedProtocol):
             if self._state == _BODY and not self._consume_body():
                 return
             if self._state != _IDLE:
+                if len(self._buf) > MAX_HEAD:  # pipelined requests wait, within bounds
+                    self._pause_reading(True)
                 return
             end = self._buf.find(b"\r\n\r\n")
             if end < 0:
@@ -605,6 +605,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         self._state = _IDLE
         self._arm_read_timer()
+        self._pause_reading(False)
         if self._buf:
             self._parse()
 
