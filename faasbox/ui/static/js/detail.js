@@ -137,7 +137,7 @@ function confirmDelete(dialog) {
 }
 
 export function detailView(root, { name }) {
-  const header = h("p", { class: "muted", role: "status" });
+  const header = h("span", { class: "muted", role: "status" });
   const badge = h("span", { class: "badge" });
   const { card: scaleForm, update: showReplicas } = scaleCard(name, () => refresh());
   const traffic = chartCard(name);
@@ -181,7 +181,7 @@ export function detailView(root, { name }) {
         h("button", { type: "button", class: "danger", onclick: () => confirmDelete(dialog) }, "Delete"),
       ),
     ),
-    h("p", {}, invocations, " · ", header),
+    h("p", { class: "subtitle" }, invocations, " · ", header),
     h("div", { class: "grid" }, invokePanel(name), h("div", { class: "stack" }, scaleForm, traffic.card)),
     config,
     logs.panel,

@@ -80,7 +80,7 @@ export function chart(points, { key, kind, title, unit, limit }) {
   const max = Math.max(0, ...values.filter((v) => v != null));
   const step = width / limit;
   const y = (v) => height - (v / (max || 1)) * (height - 4);
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart" });
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img", class: "chart" });
   const label = svg("title", {});
   label.textContent = title;
   root.append(label, svg("line", { x1: 0, x2: width, y1: height - 0.5, y2: height - 0.5, class: "axis" }));
