@@ -3,8 +3,8 @@
 A language is looked up in the project's `./template/<lang>/` first (what
 `template pull` fills, as with faas-cli), then in faasbox's built-in templates.
 Any repository laid out as OpenFaaS template repositories are
-(`template/<lang>/template.yml`) can be pulled from git, a local folder or a
-zip/tar archive URL.
+(`template/<lang>/template.yml`) can be pulled from git, a local folder, or a
+zip/tar archive given as a path or an http(s):// or file:// URL.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from faasbox.builder.errors import TemplateError
 PROJECT_TEMPLATES = Path("template")
 DEFAULT_REPOSITORY = "https://github.com/openfaas/templates.git"
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+_ARCHIVE_SCHEMES = ("http://", "https://", "file://")
 _MAX_ARCHIVE = 200 << 20
 
 
@@ -134,9 +135,9 @@ def _fetch(source: str, into: Path) -> Path:
     local = Path(source)
     if local.is_dir() and not (local / ".git").exists():
         return local
-    if source.startswith(("http://", "https://")) and source.split("#")[0].endswith(
-        _ARCHIVE_SUFFIXES
-    ):
+    if local.is_file() and source.endswith(_ARCHIVE_SUFFIXES):
+        return _download_archive(local.resolve().as_uri(), into)
+    if source.startswith(_ARCHIVE_SCHEMES) and source.split("#")[0].endswith(_ARCHIVE_SUFFIXES):
         return _download_archive(source, into)
     url, _, ref = source.partition("#")
     command = ["git", "clone", "--quiet", "--depth", "1"]

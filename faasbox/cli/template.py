@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pull = actions.add_parser("pull", help="pull templates from git, a folder or an archive")
     pull.add_argument(
         "repository", nargs="?", default="",
-        help="git URL[#ref], local folder, .zip/.tar.gz URL, or `stack` (default: OpenFaaS)",
+        help="git URL[#ref], folder, .zip/.tar.gz path or URL, or `stack` (default: OpenFaaS)",
     )  # fmt: skip
     pull.add_argument("--overwrite", type=lambda v: v.lower() != "false", default=True)
     pull.add_argument("-f", "--yaml", default=None, help="stack file for `template pull stack`")
