@@ -6,10 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse, decode
-from faasbox.deployment import InvalidRequest, check_name, check_namespace, parse_deployment
+from faasbox.deployment import (
+    Deployment,
+    InvalidRequest,
+    check_name,
+    check_namespace,
+    parse_deployment,
+)
 from faasbox.engine import services
 from faasbox.engine.errors import EngineUnavailable
 from faasbox.runtime import Runtime
+from faasbox.scaling.policy import policy_from_labels
 
 
 def runtime(request: Request) -> Runtime:
@@ -31,9 +38,16 @@ async def list_functions(request: Request) -> Response:
     return JSONResponse(body)
 
 
+def _deployment(body: object, rt: Runtime) -> Deployment:
+    """The request checked whole, scaling labels included, before the engine is touched."""
+    deployment = parse_deployment(body, rt.settings.namespace)
+    policy_from_labels(deployment.labels)
+    return deployment
+
+
 async def deploy(request: Request) -> Response:
     rt = runtime(request)
-    deployment = parse_deployment(await decode(request), rt.settings.namespace)
+    deployment = _deployment(await decode(request), rt)
     await services.deploy(
         rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
     )
@@ -43,7 +57,7 @@ async def deploy(request: Request) -> Response:
 
 async def update(request: Request) -> Response:
     rt = runtime(request)
-    deployment = parse_deployment(await decode(request), rt.settings.namespace)
+    deployment = _deployment(await decode(request), rt)
     await services.update(
         rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
     )
