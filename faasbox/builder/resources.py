@@ -1,39 +1,49 @@
 """Where the built-in templates and the watchdog live.
 
-They are folders at the top of the source tree (`templates/`, `watchdog/`), not
-package data: faasbox is installed from a checkout (editable, as the Pi
-installer does), and the same files are what users read and fork. An install
-that copies them elsewhere sets FAASBOX_HOME to the folder holding both.
+In a checkout they are the folders at the top of the tree (`templates/`,
+`watchdog/`), the files users read and fork. A wheel carries the same folders
+as `faasbox/_templates` and `faasbox/_watchdog` (pyproject maps them), so a
+plain `pip install .` (scripts/install.sh) can build functions too. The
+checkout wins, so an editable install always uses the files being edited;
+FAASBOX_HOME, a folder holding both, overrides either.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from faasbox.builder.errors import TemplateError
 
-_CANDIDATES = (
-    Path(__file__).resolve().parents[2],
-    Path(sys.prefix) / "share" / "faasbox",
-)
+_PACKAGE = Path(__file__).resolve().parents[1]
+_CHECKOUT = _PACKAGE.parent
+_WATCHDOG = "fwatchdog.py"
 
 
-def home() -> Path:
+def _locations() -> list[tuple[Path, Path]]:
+    """(templates folder, watchdog folder) pairs, most specific first."""
     env = os.environ.get("FAASBOX_HOME")
-    for folder in ([Path(env)] if env else []) + list(_CANDIDATES):
-        if (folder / "templates").is_dir() and (folder / "watchdog" / "fwatchdog.py").is_file():
-            return folder
+    found = [(Path(env) / "templates", Path(env) / "watchdog")] if env else []
+    return [
+        *found,
+        (_CHECKOUT / "templates", _CHECKOUT / "watchdog"),
+        (_PACKAGE / "_templates", _PACKAGE / "_watchdog"),
+    ]
+
+
+def _home() -> tuple[Path, Path]:
+    for templates, watchdog_dir in _locations():
+        if templates.is_dir() and (watchdog_dir / _WATCHDOG).is_file():
+            return templates, watchdog_dir
     raise TemplateError(
-        "cannot find faasbox's templates/ and watchdog/ folders: set FAASBOX_HOME to the "
-        "folder holding them (a faasbox checkout)"
+        "cannot find faasbox's templates and watchdog (not in this install, no checkout): "
+        "reinstall faasbox or set FAASBOX_HOME to a faasbox checkout"
     )
 
 
 def builtin_templates() -> Path:
-    return home() / "templates"
+    return _home()[0]
 
 
 def watchdog() -> Path:
-    return home() / "watchdog" / "fwatchdog.py"
+    return _home()[1] / _WATCHDOG
