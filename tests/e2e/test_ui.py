@@ -135,9 +135,9 @@ def test_access_is_refused_without_credentials(browser: Browser, faasbox: Server
         redirect = anonymous.request.get("/", max_redirects=0)
         assert (redirect.status, redirect.headers["location"]) == (301, "/ui/")
         for path in paths[1:]:
-            response = anonymous.request.get(path)
-            assert response.status == 401, path
-            assert response.headers["www-authenticate"] == 'Basic realm="Restricted"'
+            refused = anonymous.request.get(path)
+            assert refused.status == 401, path
+            assert refused.headers["www-authenticate"] == 'Basic realm="Restricted"'
     finally:
         anonymous.close()
 

@@ -4,6 +4,7 @@
 import { ApiError, getFunction, remove, scale } from "./api.js";
 import { count, every, h, time } from "./dom.js";
 import { invokePanel } from "./invoke.js";
+import { readiness } from "./list.js";
 import { logsPanel } from "./logs.js";
 import { Series, chart, parseMetrics, totals } from "./metrics.js";
 
@@ -51,7 +52,8 @@ function scaleCard(name, onScaled) {
   };
   async function apply(event) {
     event.preventDefault();
-    const replicas = Number(input.value);
+    // An empty box goes to the server as null, which it refuses, rather than as 0.
+    const replicas = input.value === "" ? null : Number(input.value);
     try {
       await scale(name, replicas);
       edited = false;
@@ -92,7 +94,7 @@ function chartCard(name) {
   const charts = h("div", { class: "charts" }, h("p", { class: "muted" }, "Collecting…"));
   async function refresh() {
     const response = await fetch("/metrics");
-    if (!response.ok) throw new ApiError(response.status, response.statusText);
+    if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
     series.add(new Date(), totals(parseMetrics(await response.text()), name));
     if (!series.points.length) return;
     charts.replaceChildren(
@@ -150,9 +152,9 @@ export function detailView(root, { name }) {
   async function refresh() {
     try {
       const fn = await getFunction(name);
-      const ready = fn.availableReplicas >= fn.replicas && fn.replicas > 0;
-      badge.textContent = fn.replicas === 0 ? "scaled to zero" : ready ? "ready" : "starting";
-      badge.className = `badge ${fn.replicas === 0 ? "idle" : ready ? "ready" : "pending"}`;
+      const [kind, words] = readiness(fn);
+      badge.textContent = words;
+      badge.className = `badge ${kind}`;
       invocations.textContent = `${count(fn.invocationCount)} invocations`;
       showReplicas(fn);
       const { replicas, availableReplicas, invocationCount, ...rest } = fn;

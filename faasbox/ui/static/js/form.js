@@ -45,14 +45,14 @@ function secretChoices(available, chosen) {
 /** The form view; `name` set means update that function. */
 export function formView(root, { name } = {}) {
   const editing = Boolean(name);
-  const controller = new AbortController();
+  let left = false;
   root.append(h("p", { class: "muted" }, "Loading…"));
 
+  // Secrets are only offered as choices: without the list, the form still works.
   Promise.all([editing ? getFunction(name) : null, listSecrets().catch(() => [])])
-    .then(([current, secrets]) => {
-      if (!controller.signal.aborted) root.replaceChildren(build(current, secrets.map((s) => s.name)));
-    })
-    .catch((err) => root.replaceChildren(h("p", { class: "error" }, `Could not load ${name}: ${err.message}`)));
+    .then(([current, secrets]) => build(current, secrets.map((s) => s.name)))
+    .catch((err) => h("p", { class: "error" }, `Could not load ${name}: ${err.message}`))
+    .then((content) => left || root.replaceChildren(content));
 
   function build(current, secretNames) {
     const fields = {
@@ -132,7 +132,9 @@ export function formView(root, { name } = {}) {
     return h("div", {}, h("h1", {}, editing ? `Update ${name}` : "New function"), form);
   }
 
-  return () => controller.abort();
+  return () => {
+    left = true;
+  };
 }
 
 class FieldError extends Error {

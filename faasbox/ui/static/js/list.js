@@ -6,19 +6,20 @@ import { count, every, h, time } from "./dom.js";
 
 const REFRESH_MS = 3000;
 
-function state(fn) {
+/** [css class, words] for a function's replicas: scaled to zero, ready or starting. */
+export function readiness(fn) {
   if (fn.replicas === 0) return ["idle", "scaled to zero"];
   if (fn.availableReplicas >= fn.replicas) return ["ready", "ready"];
   return ["pending", "starting"];
 }
 
 function row(fn) {
-  const [kind, words] = state(fn);
+  const [kind, words] = readiness(fn);
   const link = `#/fn/${encodeURIComponent(fn.name)}`;
   return h(
     "tr",
     { "data-name": fn.name },
-    h("td", { "data-label": "Name" }, h("span", { class: `dot ${kind}`, title: words }), h("a", { href: link }, fn.name)),
+    h("td", { "data-label": "Name" }, h("span", {}, h("span", { class: `dot ${kind}`, title: words }), h("a", { href: link }, fn.name))),
     h("td", { "data-label": "Image", class: "mono" }, fn.image),
     h("td", { "data-label": "Replicas", class: "num" }, `${fn.availableReplicas ?? 0}/${fn.replicas ?? 0}`),
     h("td", { "data-label": "Invocations", class: "num" }, count(fn.invocationCount)),
