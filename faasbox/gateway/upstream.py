@@ -183,6 +183,10 @@ class Upstream(asyncio.Protocol):
         if self._head_only or status in (204, 304):
             self._complete = True
             self._fresh_parser = True
+            if status == 204 and not self._head_only and _declares_body(self.headers):
+                # A 204 with a body (naive servers send one): the bytes that follow would
+                # be read as the next answer, so the connection is not used again.
+                self.keep_alive = False
         else:
             self._framed = _framed(self.headers)
         self._wake()
@@ -209,5 +213,13 @@ def _framed(headers: list[tuple[bytes, bytes]]) -> bool:
     for name, _ in headers:
         lowered = name.lower()
         if lowered == b"content-length" or lowered == b"transfer-encoding":
+            return True
+    return False
+
+
+def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"transfer-encoding" or (lowered == b"content-length" and value != b"0"):
             return True
     return False

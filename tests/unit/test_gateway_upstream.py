@@ -165,3 +165,11 @@ async def test_pool_drops_a_leaving_replica_and_prunes_old_connections() -> None
     again.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     pool.release(again, keep=True)  # replica gone: not kept
     assert again_transport.closed
+
+
+async def test_a_204_with_a_body_is_not_reused() -> None:
+    conn, _ = _connection()
+    conn.data_received(b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\nbad")
+    await conn.read_head()
+    assert await conn.read_body() == (b"", True)
+    assert not conn.reusable
