@@ -305,7 +305,7 @@ def test_func_c_from_create_to_delete(
 
 
 def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path) -> None:
-    name = unique("ui-phone")
+    name = unique("ui-phone-function-with-a-long-name-that-wraps")  # 55 characters
     with faasbox.client() as client:
         client.post("/system/functions", json={"service": name, "image": probe}).raise_for_status()
     s = Session(browser, faasbox, viewport=PHONE, is_mobile=True, has_touch=True)
@@ -329,6 +329,17 @@ def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path
         page.goto("/ui/#/new")
         expect(page.get_by_label("Image")).to_be_visible()
         shot(page, shots, "phone-create-form")
+
+        # The list follows changes made elsewhere (here, the API) without a reload.
+        page.get_by_role("link", name="Functions", exact=True).click()
+        expect(row.locator('[data-label="Replicas"]')).to_have_text("1/1")
+        with faasbox.client() as client:
+            scaled = client.post(
+                f"/system/scale-function/{name}", json={"serviceName": name, "replicas": 0}
+            )
+            scaled.raise_for_status()
+        expect(row.locator('[data-label="Replicas"]')).to_have_text("0/0", timeout=SLOW)
+        expect(row.locator(".dot")).to_have_attribute("title", "scaled to zero")
     finally:
         s.close()
         with faasbox.client() as client:
