@@ -14,8 +14,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+
+from starlette.types import Receive, Scope, Send
 
 from faasbox.functions import Function
 from faasbox.gateway.balancer import Backend, Balancer
@@ -26,10 +26,6 @@ from faasbox.runtime import Runtime
 from faasbox.scaling.waker import Waker, WakeTimeout
 
 log = logging.getLogger("faasbox.gateway")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _PREFIX = b"/function/"
 # How long a call runs before a task starts watching for its caller hanging up.

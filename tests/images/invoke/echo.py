@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,7 +31,7 @@ def pattern(n: int) -> bytes:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def body_chunks(self):
+    def body_chunks(self) -> Iterator[bytes]:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
@@ -52,7 +53,13 @@ class Handler(BaseHTTPRequestHandler):
             left -= len(data)
             yield data
 
-    def answer(self, status, body, kind="application/octet-stream", extra=()):
+    def answer(
+        self,
+        status: int,
+        body: bytes,
+        kind: str = "application/octet-stream",
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -62,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def handle_any(self):
+    def handle_any(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if url.path == "/_/health":
@@ -135,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
