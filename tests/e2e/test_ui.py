@@ -187,11 +187,27 @@ def test_bad_name_shows_the_api_message_next_to_the_field(
     assert "not a name!" not in names
 
 
+@pytest.fixture
+def func_c(faasbox: Server) -> Iterator[tuple[str, str]]:
+    """A function name and a secret for it; both gone afterwards, whatever happened."""
+    name, secret = unique("func_c").replace("-", "_"), unique("ui-secret")
+    with faasbox.client() as client:
+        client.post("/system/secrets", json={"name": secret, "value": "s3cret"}).raise_for_status()
+    yield name, secret
+    with faasbox.client() as client:
+        client.request("DELETE", "/system/functions", json={"functionName": name})
+        client.request("DELETE", "/system/secrets", json={"name": secret}).raise_for_status()
+
+
 def test_func_c_from_create_to_delete(
-    session: Session, faasbox: Server, watchdog_image: str, shots: Path
+    session: Session,
+    faasbox: Server,
+    watchdog_image: str,
+    func_c: tuple[str, str],
+    shots: Path,
 ) -> None:
     page = session.page
-    name = unique("func_c").replace("-", "_")
+    name, secret = func_c
 
     # Log in: the browser answers the basic-auth challenge with the admin credentials.
     response = page.goto("/")
@@ -208,6 +224,7 @@ def test_func_c_from_create_to_delete(
     page.get_by_label("Network").fill(faasbox.network)
     page.get_by_label("Environment").fill("write_debug=true\nGREETING=hello")
     page.get_by_label("Labels").fill("team=ui")
+    page.get_by_label(secret).check()
     shot(page, shots, "create-form")
     page.get_by_role("button", name="Deploy").click()
     expect(page).to_have_url(f"{faasbox.url}/ui/#/fn/{name}")
@@ -218,6 +235,8 @@ def test_func_c_from_create_to_delete(
     assert deployed["envProcess"] == "tr a-z A-Z"
     assert deployed["envVars"] == {"write_debug": "true", "GREETING": "hello"}
     assert deployed["labels"] == {"team": "ui"}
+    assert deployed["secrets"] == [secret]
+    expect(page.locator(".config")).to_contain_text(secret)
 
     # It appears in the list, live, with its image and replicas.
     page.get_by_role("link", name="Functions", exact=True).click()
@@ -286,6 +305,7 @@ def test_func_c_from_create_to_delete(
     updated = api_function(faasbox, name)
     assert updated["envVars"]["GREETING"] == "updated"
     assert updated["labels"] == {"team": "ui"}
+    assert updated["secrets"] == [secret]
 
     # Delete, after saying so in the confirmation dialog.
     page.get_by_role("button", name="Delete").click()
