@@ -59,7 +59,7 @@ export function formView(root, { name } = {}) {
       image: h("input", { required: true, autocomplete: "off", spellcheck: "false", value: current?.image ?? "", placeholder: "ghcr.io/you/fn:latest" }),
       service: h("input", { required: true, autocomplete: "off", spellcheck: "false", value: name ?? "", readonly: editing, placeholder: "func_c" }),
       envProcess: h("input", { autocomplete: "off", spellcheck: "false", value: current?.envProcess ?? "", placeholder: "cat" }),
-      network: h("input", { autocomplete: "off", spellcheck: "false", placeholder: "func_functions" }),
+      network: h("input", { autocomplete: "off", spellcheck: "false", placeholder: "default" }),
       envVars: h("textarea", { rows: 3, spellcheck: "false", placeholder: "KEY=value" }, formatPairs(current?.envVars)),
       labels: h("textarea", { rows: 3, spellcheck: "false", placeholder: "com.openfaas.scale.min=1" }, formatPairs(current?.labels)),
     };
