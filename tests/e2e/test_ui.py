@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,65 @@ def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path
         s.close()
         with faasbox.client() as client:
             client.request("DELETE", "/system/functions", json={"functionName": name})
+
+
+def test_list_polling_pauses_while_the_tab_is_hidden(session: Session) -> None:
+    page = session.page
+    polls: list[float] = []
+    page.on(
+        "request",
+        lambda r: polls.append(time.monotonic()) if r.url.endswith("/system/functions") else None,
+    )
+    page.goto("/ui/")
+    expect(page.get_by_role("status")).to_contain_text("updated")
+    set_hidden = """hidden => {
+        Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    page.evaluate(set_hidden, True)
+    page.wait_for_timeout(500)  # a poll already in flight may finish
+    before = len(polls)
+    page.wait_for_timeout(7_000)  # more than two refresh periods
+    assert len(polls) == before, "the list kept polling in a hidden tab"
+    page.evaluate(set_hidden, False)
+    deadline = time.monotonic() + 2
+    while len(polls) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(polls) > before, "polling did not resume when the tab became visible"
+
+
+def test_chart_numbers_from_prometheus_text(session: Session) -> None:
+    """The chart's arithmetic, run in the browser on the module the portal uses."""
+    page = session.page
+    page.goto("/ui/")
+    result = page.evaluate(
+        """async () => {
+        const m = await import("/ui/js/metrics.js");
+        const text = (calls, seconds) => [
+            "# TYPE gateway_function_invocation_total counter",
+            `gateway_function_invocation_total{code="200",function_name="f"} ${calls}`,
+            `gateway_function_invocation_total{code="502",function_name="f.openfaas-fn"} 1.0`,
+            `gateway_function_invocation_total{code="200",function_name="other"} 99.0`,
+            `gateway_functions_seconds_sum{code="200",function_name="f"} ${seconds}`,
+            `gateway_functions_seconds_count{code="200",function_name="f"} ${calls}`,
+            `gateway_functions_seconds_bucket{code="200",function_name="f",le="+Inf"} ${calls}`,
+        ].join("\\n");
+        const series = new m.Series(3);
+        series.add(1, m.totals(m.parseMetrics(text(10, 1.0)), "f"));
+        series.add(2, m.totals(m.parseMetrics(text(14, 1.2)), "f"));
+        series.add(3, m.totals(m.parseMetrics(text(14, 1.2)), "f"));
+        series.add(4, m.totals(m.parseMetrics(text(2, 0.1)), "f"));  // faasbox restarted
+        series.add(5, m.totals(m.parseMetrics(text(4, 0.3)), "f"));
+        return {
+            totals: m.totals(m.parseMetrics(text(10, 1.0)), "f"),
+            points: series.points,
+        };
+    }"""
+    )
+    assert result["totals"] == {"calls": 11, "errors": 1, "seconds": 1.0, "timed": 10}
+    calls = [p["calls"] for p in result["points"]]
+    latency = [p["latencyMs"] for p in result["points"]]
+    # Four intervals (+4, +0, restart to 3, +2); the series keeps the last three.
+    assert calls == [0, 3, 2]
+    assert latency[0] is None
+    assert latency[1:] == [pytest.approx(50.0), pytest.approx(100.0)]
