@@ -353,6 +353,7 @@ class Connection(asyncio.BufferedProtocol):
         self._response_chunked = False
         self._response_started = False
         self._no_body = False  # a HEAD request, or a status that has no body
+        self._head = b""  # a response head not yet written
         self.closing = False
         self.closing_after_response = False
 
@@ -572,15 +573,24 @@ class Connection(asyncio.BufferedProtocol):
         if not self._request.keep_alive or self.closing_after_response:
             lines.append(b"Connection: close\r\n")
         lines.append(b"\r\n")
-        self._transport.write(b"".join(lines))
+        # Held back to go out with the first body bytes: one send, one packet, when small.
+        self._head = b"".join(lines)
 
     def write(self, data: bytes) -> None:
         if not data or self._transport is None or self.closing or self._no_body:
             return
         if self._response_chunked:
-            self._transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
-        else:
-            self._transport.write(data)
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        if self._head:
+            data = self._head + data
+            self._head = b""
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Sends a held-back head now: for bodies that may be slow to come."""
+        if self._head and self._transport is not None and not self.closing:
+            self._transport.write(self._head)
+        self._head = b""
 
     async def drain(self) -> None:
         if self._writable is not None:
@@ -592,8 +602,8 @@ class Connection(asyncio.BufferedProtocol):
         request = self._request
         if request is None or self._transport is None or self.closing:
             return
-        if self._response_chunked:
-            self._transport.write(b"0\r\n\r\n")
+        self._transport.write(self._head + (b"0\r\n\r\n" if self._response_chunked else b""))
+        self._head = b""
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
@@ -1144,6 +1154,8 @@ class HttpBackend:
             no_body = request.method == "HEAD" or status in (204, 304) or status < 200
             headers.append(("X-Duration-Seconds", f"{time.monotonic() - started:f}"))
             conn.start_response(status, headers, framing if framing >= 0 else None)
+            if framing < 0:
+                conn.flush()  # a streamed response: the client may want the head early
             if no_body:
                 conn.end_response()
                 reusable = framing != -2
