@@ -838,12 +838,14 @@ def sniff(data: bytes) -> str:
                         (b"GIF8", "image/gif"), (b"\xff\xd8\xff", "image/jpeg")):
         if data.startswith(magic):
             return kind
-    if any(byte in _BINARY for byte in data[:512]):
+    head = data[:512]
+    if len(head.translate(None, _BINARY)) != len(head):
         return "application/octet-stream"
     return "text/plain; charset=utf-8"
 
 
-_BINARY = frozenset(set(range(0x09)) | {0x0B} | set(range(0x0E, 0x1B)) | set(range(0x1C, 0x20)))
+# The control bytes Go's sniffer takes as a sign of binary data.
+_BINARY = bytes([*range(0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
 def canonical_env_name(name: str, cache: dict[str, str] = {}) -> str:  # noqa: B006
