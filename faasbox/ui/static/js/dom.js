@@ -50,7 +50,7 @@ export function parsePairs(text, separator = "=") {
     const line = raw.trim();
     if (!line) return;
     const at = line.indexOf(separator);
-    if (at <= 0) throw new Error(`line ${i + 1}: expected KEY${separator}value`);
+    if (at <= 0) throw new Error(`line ${i + 1}: expected name${separator}value`);
     out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
   });
   return out;

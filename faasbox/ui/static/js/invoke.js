@@ -13,10 +13,26 @@ function pretty(text) {
   }
 }
 
+function requestHeaders(text) {
+  try {
+    return parsePairs(text, ":");
+  } catch (err) {
+    throw new Error(`Request headers, ${err.message}`);
+  }
+}
+
+/** A checkbox that shows `body` pretty-printed or as it came. */
+function prettyToggle(body, raw, formatted) {
+  const box = h("input", { type: "checkbox", checked: true });
+  box.addEventListener("change", () => {
+    body.textContent = box.checked ? formatted : raw;
+  });
+  return h("label", { class: "choice" }, box, "Pretty JSON");
+}
+
 function result(response, text, millis) {
   const formatted = pretty(text);
   const body = h("pre", { class: "body", "aria-label": "Response body" }, formatted ?? text);
-  const toggle = formatted != null && h("label", { class: "choice" }, h("input", { type: "checkbox", checked: true, onchange: (e) => { body.textContent = e.target.checked ? formatted : text; } }), "Pretty JSON");
   const served = response.headers.get("X-Duration-Seconds");
   const headers = [...response.headers].map(([k, v]) => h("div", {}, h("span", { class: "key" }, k), ": ", v));
   return h(
@@ -28,7 +44,7 @@ function result(response, text, millis) {
       h("span", { class: `status s${String(response.status)[0]}`, "data-testid": "invoke-status" }, `${response.status} ${response.statusText}`),
       h("span", { "data-testid": "invoke-duration" }, `${millis.toFixed(1)} ms`),
       served && h("span", { class: "muted" }, `function: ${(Number(served) * 1000).toFixed(1)} ms`),
-      toggle,
+      formatted != null && prettyToggle(body, text, formatted),
     ),
     h("details", {}, h("summary", {}, `Response headers (${headers.length})`), h("div", { class: "mono headers" }, headers)),
     body,
@@ -41,7 +57,10 @@ export function invokePanel(name) {
   const kind = h("select", { id: "invoke-kind", "aria-label": "Body type" }, h("option", { value: "text" }, "Text"), h("option", { value: "json" }, "JSON"));
   const headers = h("textarea", { id: "invoke-headers", "aria-label": "Request headers", rows: 2, spellcheck: "false", placeholder: "X-Header: value" });
   const body = h("textarea", { id: "invoke-body", "aria-label": "Request body", rows: 5, spellcheck: "false", placeholder: "Request body" });
-  const format = h("button", { type: "button", onclick: () => { body.value = pretty(body.value) ?? body.value; } }, "Format JSON");
+  const format = h("button", { type: "button" }, "Format JSON");
+  format.addEventListener("click", () => {
+    body.value = pretty(body.value) ?? body.value;
+  });
   const send = h("button", { type: "submit", class: "primary" }, "Invoke");
   const output = h("div", { "aria-live": "polite" });
 
@@ -58,9 +77,15 @@ export function invokePanel(name) {
     send.disabled = true;
     try {
       // credentials: "omit": the admin's basic-auth credentials never reach a function.
-      const init = { method: method.value, headers: new Headers(parsePairs(headers.value, ":")), credentials: "omit" };
+      const init = {
+        method: method.value,
+        headers: new Headers(requestHeaders(headers.value)),
+        credentials: "omit",
+      };
       if (method.value !== "GET") {
-        if (kind.value === "json" && pretty(body.value || "null") == null) throw new Error("The body is not valid JSON.");
+        if (kind.value === "json" && pretty(body.value || "null") == null) {
+          throw new Error("The body is not valid JSON.");
+        }
         if (!init.headers.has("Content-Type")) {
           init.headers.set("Content-Type", kind.value === "json" ? "application/json" : "text/plain");
         }
