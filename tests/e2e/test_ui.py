@@ -183,6 +183,12 @@ def test_bad_name_shows_the_api_message_next_to_the_field(
     expect(page.locator('[data-field="labels"] .field-error')).to_contain_text(
         "must be a whole number"
     )
+
+    page.get_by_label("Labels").fill("")
+    page.get_by_label("Image").fill("")
+    page.get_by_role("button", name="Deploy").click()
+    expect(page.locator('[data-field="image"] .field-error')).to_have_text("image is required")
+    expect(page.locator('[data-field="labels"] .field-error')).to_be_hidden()
     with faasbox.client() as client:
         names = [f["name"] for f in client.get("/system/functions").json()]
     assert "not a name!" not in names
