@@ -5,11 +5,16 @@
 # build records the right platform (a `docker import` would record the host's).
 # PLATFORM=linux/arm64 (or linux/arm/v7) builds a foreign base through qemu-user.
 # The image is reused when it already exists; FORCE=1 rebuilds it.
+# VARIANT (default minbase) is mmdebstrap's: `essential` drops apt, `extract`
+# only unpacks PACKAGE... and their dependencies (no shell unless asked for,
+# no maintainer scripts), which makes the smallest runtime stages for
+# multi-stage templates.
 set -euo pipefail
 tag=$1; shift
 platform=${PLATFORM:-}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=${DEBIAN_SUITE:-bookworm}
+variant=${VARIANT:-minbase}
 
 # The engine package's own client builds with BuildKit natively; a newer
 # stand-alone client would need the buildx plugin, which Debian does not ship.
@@ -40,9 +45,14 @@ esac
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 include=$(IFS=,; echo "${*:-ca-certificates}")
-mmdebstrap --quiet --variant=minbase "${arch_args[@]}" --include="$include" \
+mmdebstrap --quiet --variant="$variant" "${arch_args[@]}" --include="$include" \
   --dpkgopt='path-exclude=/usr/share/{doc,man,locale,info}/*' \
   --format=tar "$suite" "$dir/rootfs.tar" "$mirror"
+# extract runs neither dpkg (so no path-exclude) nor hooks: drop the docs here.
+if [ "$variant" = extract ]; then
+  tar --delete -f "$dir/rootfs.tar" --wildcards './usr/share/doc/?*' './usr/share/man/?*' \
+    './usr/share/locale/?*' './usr/share/info/?*' 2>/dev/null || true
+fi
 printf 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n' >"$dir/Dockerfile"
 DOCKER_BUILDKIT=1 "$docker" build --quiet "${build_args[@]}" -t "$tag" "$dir" >/dev/null
 echo "offline-base: built $tag" >&2

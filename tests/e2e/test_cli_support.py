@@ -13,6 +13,22 @@ from pathlib import Path
 from tests.support.engine import REPO
 from tests.support.server import Server
 
+# The runtime stage of C and Go: python3 (for the watchdog) and what it links,
+# unpacked without a shell, apt or dpkg's scripts (offline-base.sh VARIANT=extract),
+# so foreign ones need no qemu to make.
+RUNTIME_BASE = "faasbox-base/python-runtime:3.11"
+RUNTIME_PACKAGES = ("python3-minimal", "libpython3.11-stdlib")
+
+
+def ensure_runtime_base(tag: str, *extra: str, platform: str = "") -> str:
+    subprocess.run(
+        ["bash", str(REPO / "scripts" / "offline-base.sh"), tag, *RUNTIME_PACKAGES, *extra],
+        check=True,
+        env={**os.environ, "VARIANT": "extract", "PLATFORM": platform},
+        timeout=900,
+    )
+    return tag
+
 
 @dataclass
 class Cli:
