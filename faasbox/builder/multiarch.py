@@ -60,6 +60,8 @@ async def build(folder: Path, request: BuildRequest, progress: Callable[[str], N
     """Build and push every platform and the manifest list; returns the per-platform tags."""
     platforms = [p.strip() for p in request.platform.split(",") if p.strip()]
     build_args = [arg for k, v in request.build_args.items() for arg in ("--build-arg", f"{k}={v}")]
+    build_args += [arg for k, v in request.labels.items() for arg in ("--label", f"{k}={v}")]
+    build_args += ["--pull"] if request.pull else []
     if await _multi_platform_builder(platforms):
         await _docker(
             "buildx", "build", "--platform", ",".join(platforms), "--push",
