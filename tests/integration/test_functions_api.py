@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -190,7 +190,7 @@ def test_functions_made_with_docker_cli_appear_and_vanish(
 
 
 def test_two_instances_do_not_see_each_other(
-    faasbox: Server, make_server: type[Server], probe: str
+    faasbox: Server, make_server: Callable[..., Server], probe: str
 ) -> None:
     other = make_server()
     other.start()

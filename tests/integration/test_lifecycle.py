@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.engine
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 
-def test_ready_quickly_and_sigterm_exits_zero(make_server: type[Server]) -> None:
+def test_ready_quickly_and_sigterm_exits_zero(make_server: Callable[..., Server]) -> None:
     server = make_server()
     first = server.start()
     server.stop()
@@ -33,7 +34,7 @@ def test_ready_quickly_and_sigterm_exits_zero(make_server: type[Server]) -> None
     assert server.logs().count("created admin credentials") == 1
 
 
-def test_sigterm_drains_in_flight_requests(make_server: type[Server], probe: str) -> None:
+def test_sigterm_drains_in_flight_requests(make_server: Callable[..., Server], probe: str) -> None:
     """A slow invocation in flight when SIGTERM arrives still gets its answer; new
     connections are refused meanwhile; then faasbox exits 0."""
     server = make_server()
@@ -59,7 +60,7 @@ def test_sigterm_drains_in_flight_requests(make_server: type[Server], probe: str
         remove(api, name)
 
 
-def test_kill_9_and_restart_loses_nothing(make_server: type[Server], probe: str) -> None:
+def test_kill_9_and_restart_loses_nothing(make_server: Callable[..., Server], probe: str) -> None:
     server = make_server()
     server.start()
     names = [unique("keep"), unique("keep")]
@@ -144,7 +145,7 @@ class SocketCutter:
 
 
 def test_engine_away_answers_503_and_recovers(
-    make_server: type[Server], probe: str, tmp_path: Path
+    make_server: Callable[..., Server], probe: str, tmp_path: Path
 ) -> None:
     cutter = SocketCutter(tmp_path / "docker.sock")
     cutter.start()
