@@ -42,6 +42,14 @@ def _deployment(body: object, rt: Runtime) -> Deployment:
     """The request checked whole, scaling labels included, before the engine is touched."""
     deployment = parse_deployment(body, rt.settings.namespace)
     policy_from_labels(deployment.labels)
+    network = body.get("network") if isinstance(body, dict) else None
+    if network not in (None, "", rt.settings.network):
+        # Era A clients send their stack's provider.network; a different one would mean
+        # functions the gateway cannot reach.
+        raise InvalidRequest(
+            f"network {network!r} is not this faasbox's functions network "
+            f"({rt.settings.network!r})"
+        )
     return deployment
 
 

@@ -21,12 +21,14 @@ def arch() -> str:
 
 
 async def info(request: Request) -> Response:
+    """The OpenFaaS info object; `network` is faasbox's own addition, for the portal."""
     version = {"sha": "", "release": __version__}
     return JSONResponse(
         {
             "provider": {"provider": "faasbox", "orchestration": "swarm", "version": version},
             "version": {"commit_message": "", **version},
             "arch": arch(),
+            "network": runtime(request).settings.network,
         }
     )
 

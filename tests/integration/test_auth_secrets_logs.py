@@ -92,10 +92,11 @@ def test_credentials_are_private_files(faasbox: Server) -> None:
     assert len(faasbox.password) >= 24
 
 
-def test_info_and_namespaces(api: httpx.Client) -> None:
+def test_info_and_namespaces(api: httpx.Client, faasbox: Server) -> None:
     info = api.get("/system/info").json()
     assert info["provider"]["orchestration"] == "swarm"
     assert info["arch"] in ("x86_64", "arm64", "armhf")
+    assert info["network"] == faasbox.network
     assert api.get("/system/namespaces").json() == ["openfaas-fn"]
 
 

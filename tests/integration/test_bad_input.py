@@ -95,6 +95,12 @@ def test_bad_fields_leave_nothing(
     assert not service_exists(name)
 
 
+def test_another_network_is_refused(api: httpx.Client, probe: str) -> None:
+    name = unique("net")
+    refused(deploy(api, name, probe, network="somewhere_else"), 400, "network 'somewhere_else'")
+    assert not service_exists(name)
+
+
 def test_missing_image_is_refused_quickly(api: httpx.Client) -> None:
     name, image = unique("noimg"), f"faasbox-test/{unique('nothere')}:1"
     started = time.monotonic()
