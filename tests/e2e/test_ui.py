@@ -228,6 +228,7 @@ def test_func_c_from_create_to_delete(
     page.get_by_label("Image").fill(watchdog_image)
     page.get_by_label("Name").fill(name)
     page.get_by_label("fprocess").fill("tr a-z A-Z")
+    expect(page.get_by_label("Network")).to_have_value(faasbox.network)  # from /system/info
     page.get_by_label("Network").fill(faasbox.network)
     page.get_by_label("Environment").fill("write_debug=true\nGREETING=hello")
     page.get_by_label("Labels").fill("team=ui")

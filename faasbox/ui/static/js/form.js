@@ -2,7 +2,7 @@
 // message is shown next to the field it names, so the portal, `faasbox deploy` and
 // faas-cli are refused the same inputs with the same words.
 
-import { ApiError, deploy, getFunction, listSecrets, update } from "./api.js";
+import { ApiError, deploy, getFunction, info, listSecrets, update } from "./api.js";
 import { formatPairs, h, parsePairs } from "./dom.js";
 
 // Which field a server message is about, by how the message starts.
@@ -49,17 +49,21 @@ export function formView(root, { name } = {}) {
   root.append(h("p", { class: "muted" }, "Loading…"));
 
   // Secrets are only offered as choices: without the list, the form still works.
-  Promise.all([editing ? getFunction(name) : null, listSecrets().catch(() => [])])
-    .then(([current, secrets]) => build(current, secrets.map((s) => s.name)))
+  Promise.all([
+    editing ? getFunction(name) : null,
+    listSecrets().catch(() => []),
+    info().then((i) => i.network ?? "").catch(() => ""),
+  ])
+    .then(([current, secrets, network]) => build(current, secrets.map((s) => s.name), network))
     .catch((err) => h("p", { class: "error" }, `Could not load ${name}: ${err.message}`))
     .then((content) => left || root.replaceChildren(content));
 
-  function build(current, secretNames) {
+  function build(current, secretNames, network) {
     const fields = {
       image: h("input", { required: true, autocomplete: "off", spellcheck: "false", value: current?.image ?? "", placeholder: "ghcr.io/you/fn:latest" }),
       service: h("input", { required: true, autocomplete: "off", spellcheck: "false", value: name ?? "", readonly: editing, placeholder: "func_c" }),
       envProcess: h("input", { autocomplete: "off", spellcheck: "false", value: current?.envProcess ?? "", placeholder: "cat" }),
-      network: h("input", { autocomplete: "off", spellcheck: "false", placeholder: "default" }),
+      network: h("input", { autocomplete: "off", spellcheck: "false", value: network, placeholder: "default" }),
       envVars: h("textarea", { rows: 3, spellcheck: "false", placeholder: "KEY=value" }, formatPairs(current?.envVars)),
       labels: h("textarea", { rows: 3, spellcheck: "false", placeholder: "com.openfaas.scale.min=1" }, formatPairs(current?.labels)),
     };
@@ -72,7 +76,7 @@ export function formView(root, { name } = {}) {
       field("image", "Image", fields.image, "An image on this machine, or one the engine can pull."),
       field("service", "Name", fields.service),
       field("envProcess", "fprocess", fields.envProcess, "The process the watchdog runs for each request (optional)."),
-      field("network", "Network", fields.network, "Optional: faasbox attaches every function to its functions network."),
+      field("network", "Network", fields.network, "faasbox's functions network; another one is refused."),
       field("envVars", "Environment", fields.envVars, "One KEY=value per line."),
       field("labels", "Labels", fields.labels, "One key=value per line."),
       h("div", { class: "field", "data-field": "secrets" }, h("span", { class: "label" }, "Secrets"), secrets, h("p", { class: "field-error", role: "alert", hidden: true })),
