@@ -32,9 +32,9 @@ def test_body_in_stdout_out_with_classic_log_lines(make_watchdog: MakeWatchdog) 
     assert response.content == b"hello"
     assert response.headers["content-type"] == "text/x-greeting"
     assert re.fullmatch(r"\d+\.\d{6}", response.headers["x-duration-seconds"])
-    log = watchdog.log()
-    assert re.search(GO_LOG + r"Forking fprocess\.\n", log)
-    assert re.search(GO_LOG + r"Wrote 5 Bytes - Duration: \d+\.\d{6}s\n", log)
+    wrote = GO_LOG + r"Wrote 5 Bytes - Duration: \d+\.\d{6}s\n"  # logged after the reply
+    assert wait_until(lambda: re.search(wrote, watchdog.log()) is not None)
+    assert re.search(GO_LOG + r"Forking fprocess\.\n", watchdog.log())
 
 
 def test_runs_on_oldest_python_without_uvloop(make_watchdog: MakeWatchdog, tmp_path: Path) -> None:
