@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from faasbox.engine import services
@@ -47,6 +47,10 @@ class Function:
     replicas: int
     endpoints: tuple[Replica, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    # Started containers whose image healthcheck has not passed yet: Swarm keeps such a
+    # task "starting" until the first check (3 s and more), so the waker probes these
+    # itself and promotes the first that answers.
+    starting: tuple[Replica, ...] = ()
 
     @property
     def available_replicas(self) -> int:
@@ -77,6 +81,7 @@ class FunctionsView:
         self._listeners: list[Listener] = []
         self._settling: dict[str, asyncio.Task[None]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._promoted: set[str] = set()  # task ids proven healthy before Swarm says so
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -159,7 +164,7 @@ class FunctionsView:
         current = {
             t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
         }
-        endpoints = []
+        endpoints, starting = [], []
         unsettled = False
         for task in tasks:
             state = task["Status"]["State"]
@@ -168,11 +173,17 @@ class FunctionsView:
                 unsettled = True
             if state == "running" and desired != "running":
                 unsettled = True
-            if state != "running" or desired != "running":
+            if state not in ("running", "starting") or desired != "running":
+                self._promoted.discard(task["ID"])
                 continue
             address = await self._address(task)
-            if address:
-                endpoints.append(Replica(task["ID"], address, task["ID"] in current))
+            if not address:
+                continue
+            replica = Replica(task["ID"], address, task["ID"] in current)
+            if state == "running" or task["ID"] in self._promoted:
+                endpoints.append(replica)
+            else:
+                starting.append(replica)
         if sum(1 for e in endpoints if e.up_to_date) != replicas_of(service):
             unsettled = True
         labels = dict(service["Spec"].get("Labels") or {})
@@ -184,9 +195,25 @@ class FunctionsView:
             replicas=replicas_of(service),
             endpoints=tuple(sorted(endpoints, key=lambda r: r.task_id)),
             labels=labels,
+            starting=tuple(starting),
         )
         self._set(name, function)
         return unsettled
+
+    def promote(self, name: str, replica: Replica) -> Function | None:
+        """Count a starting replica as ready because its /_/health answered; Swarm will say
+        the same once the image's healthcheck has run."""
+        function = self._functions.get(name)
+        if function is None or replica not in function.starting:
+            return function
+        self._promoted.add(replica.task_id)
+        function = replace(
+            function,
+            endpoints=tuple(sorted((*function.endpoints, replica), key=lambda r: r.task_id)),
+            starting=tuple(r for r in function.starting if r != replica),
+        )
+        self._set(name, function)
+        return function
 
     async def _address(self, task: dict[str, Any]) -> str:
         """The task's IP on our network: in the task on overlays, in the container on bridges

@@ -116,6 +116,11 @@ class Waker:
             for replica in function.endpoints:
                 if await healthy(replica):
                     return function
+            for replica in function.starting:
+                if await healthy(replica):
+                    promoted = view.promote(name, replica)
+                    if promoted is not None and promoted.endpoints:
+                        return promoted
             if not function.endpoints and time.monotonic() - last_sync >= _RESYNC:
                 # Engine events for a new task can lag its start; don't wait on them alone.
                 await view.sync(name)

@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.test_scaling_kit import (
     FAST_SCALING,
+    SLOW_HEALTHCHECK,
     Load,
     burst,
     fork_image,
@@ -23,7 +24,7 @@ from tests.integration.test_scaling_kit import (
     wait_until,
 )
 from tests.support.api import deploy, remove, wait_for
-from tests.support.engine import unique
+from tests.support.engine import docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -225,6 +226,26 @@ def test_idle_function_sleeps_and_a_burst_wakes_it(
     )
     assert result.codes == {200: 200}
     wait_until(lambda: replicas_are(api, name, 0), 30, "asleep again after the burst")
+
+
+def test_wake_does_not_wait_for_the_image_healthcheck(
+    api: httpx.Client, server: Server, functions: list[str]
+) -> None:
+    """Template images carry a HEALTHCHECK, and Swarm keeps a task "starting" until its
+    first check (30 s here). The waker probes /_/health itself, so the first request is
+    answered while Docker still says the container's health is starting."""
+    labels = {"com.openfaas.scale.zero": "true"}
+    name = _deploy(api, functions, fork_image(SLOW_HEALTHCHECK), labels)
+    response = api.post(f"/system/scale-function/{name}", json={"serviceName": name, "replicas": 0})
+    assert response.status_code == 202
+    wait_until(lambda: replicas_are(api, name, 0), 60, "0 replicas")
+    answer = httpx.get(f"{server.url}/function/{name}", timeout=60)
+    health = docker(
+        "ps", "--filter", f"label=com.docker.swarm.service.name={name}", "--format", "{{.Status}}"
+    )
+    assert answer.status_code == 200, answer.text
+    assert "health: starting" in health, health
+    assert status(api, name)["availableReplicas"] == 1
 
 
 def test_wake_gives_up_with_504(api: httpx.Client, server: Server, functions: list[str]) -> None:

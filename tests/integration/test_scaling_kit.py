@@ -41,19 +41,27 @@ CMD ["python3", "-u", "/home/app/fwatchdog.py"]
 """
 
 
-def fork_image() -> str:
+# As the templates do, but slow enough that a test can tell whether faasbox waited for it.
+SLOW_HEALTHCHECK = (
+    'HEALTHCHECK --interval=30s CMD ["python3", "-c", '
+    "\"import os, sys; sys.exit(not os.path.exists('/tmp/.lock'))\"]\n"
+)
+
+
+def fork_image(healthcheck: str = "") -> str:
     """A fork-per-request function (faasbox watchdog running `echo`), built once per
-    watchdog version. No HEALTHCHECK: readiness is the watchdog's /_/health, which faasbox
-    probes itself."""
+    watchdog version. Without a HEALTHCHECK readiness is the watchdog's /_/health, which
+    faasbox probes itself; with one, Swarm calls the task running only once it passed."""
+    dockerfile = _DOCKERFILE + healthcheck
     watchdog = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
-    digest = hashlib.sha256(watchdog + _DOCKERFILE.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(watchdog + dockerfile.encode()).hexdigest()[:10]
     tag = f"faasbox-test/scaling-fork:{digest}"
     if docker("image", "inspect", "--format", "{{.Id}}", tag, check=False):
         return tag
     ensure_base()
     with tempfile.TemporaryDirectory() as tmp:
         context = Path(tmp)
-        (context / "Dockerfile").write_text(_DOCKERFILE)
+        (context / "Dockerfile").write_text(dockerfile)
         (context / "fwatchdog.py").write_bytes(watchdog)
         build_image(context, tag, BASE=PYTHON_BASE)
     return tag
@@ -192,9 +200,7 @@ class Alerting:
 
     def start(self) -> Alerting:
         self.prometheus_port, self.alertmanager_port = free_port(), free_port()
-        (self.workdir / "alert.rules.yml").write_text(
-            (PACKAGING / "alert.rules.yml").read_text()
-        )
+        (self.workdir / "alert.rules.yml").write_text((PACKAGING / "alert.rules.yml").read_text())
         (self.workdir / "prometheus.yml").write_text(
             (PACKAGING / "prometheus.yml")
             .read_text()
