@@ -322,7 +322,7 @@ def test_upstream_timeout_is_502(strict: tuple[Server, str]) -> None:
         fine = client.get(f"/function/{name}/sleep", params={"s": 0.1})
     assert response.status_code == 502
     assert response.text == f"function {name} timed out\n"
-    assert 0.9 < took < 2.0
+    assert 1.0 <= took < 3.0, "ended by upstream_timeout (1 s), not by the function (3 s)"
     assert fine.status_code == 200
 
 
