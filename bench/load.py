@@ -70,8 +70,15 @@ def run_wrk(
         body_text = body.decode("latin-1").replace("\\", "\\\\").replace('"', '\\"')
         script.write_text(f'wrk.method = "{method}"\nwrk.body = "{body_text}"\n')
         command = [
-            wrk, f"-t{min(threads, concurrency)}", f"-c{concurrency}", f"-d{duration:g}s",
-            f"--timeout={timeout:g}s", "--latency", "-s", str(script), url,
+            wrk,
+            f"-t{min(threads, concurrency)}",
+            f"-c{concurrency}",
+            f"-d{duration:g}s",
+            f"--timeout={timeout:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse_wrk(done.stdout)

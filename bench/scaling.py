@@ -100,8 +100,10 @@ def in_process(workdir: Path) -> None:
             result = scale_up(server, api, name)
             print("in-process, OpenFaaS rule (rate > 5 req/s over 10 s, held 5 s):")
             print(f"  rate over threshold after      {result.crossed:5.1f} s")
-            print(f"  scale-up decision after        {result.decided:5.1f} s "
-                  f"({result.decided - result.crossed - 5:+.1f} s after the 5 s hold)")
+            print(
+                f"  scale-up decision after        {result.decided:5.1f} s "
+                f"({result.decided - result.crossed - 5:+.1f} s after the 5 s hold)"
+            )
             print(f"  extra replica serving after    {result.serving:5.1f} s")
             down = wait_until(lambda: replicas_are(api, name, 1), 120, "back to min")
             print(f"  back to min after load stops   {down:5.1f} s")
@@ -114,9 +116,7 @@ def in_process(workdir: Path) -> None:
             try:
                 wait_until(lambda: status(api, name)["replicas"] >= 2, 60, "target decision")
                 decided = time.monotonic() - begin
-                wait_until(
-                    lambda: status(api, name)["availableReplicas"] >= 2, 60, "target ready"
-                )
+                wait_until(lambda: status(api, name)["availableReplicas"] >= 2, 60, "target ready")
                 ready = time.monotonic() - begin
             finally:
                 load.stop()
@@ -143,21 +143,27 @@ def wakes(workdir: Path) -> None:
             times.append(time.perf_counter() - begin)
             assert response.status_code == 200, response.text
         print(f"wake from zero to first 200, fork-mode function, {WAKES} wakes:")
-        print(f"  p50 {statistics.median(times) * 1000:5.0f} ms   "
-              f"min {min(times) * 1000:5.0f} ms   max {max(times) * 1000:5.0f} ms")
+        print(
+            f"  p50 {statistics.median(times) * 1000:5.0f} ms   "
+            f"min {min(times) * 1000:5.0f} ms   max {max(times) * 1000:5.0f} ms"
+        )
         api.post(f"/system/scale-function/{name}", json={"replicas": 0}).raise_for_status()
         wait_until(lambda: replicas_are(api, name, 0), 60, "asleep")
         time.sleep(1)
         result = burst(url, 200)
         print(f"200 concurrent requests on the cold function: {dict(result.codes)}")
-        print(f"  first 200 after {result.first_ok * 1000:.0f} ms, "
-              f"p50 {result.median * 1000:.0f} ms, p99 {result.percentile(99) * 1000:.0f} ms")
+        print(
+            f"  first 200 after {result.first_ok * 1000:.0f} ms, "
+            f"p50 {result.median * 1000:.0f} ms, p99 {result.percentile(99) * 1000:.0f} ms"
+        )
 
 
 def alertmanager(workdir: Path) -> None:
     if not have_alerting():
-        print("Prometheus + AlertManager: skipped (apt-get install prometheus "
-              "prometheus-alertmanager)")
+        print(
+            "Prometheus + AlertManager: skipped (apt-get install prometheus "
+            "prometheus-alertmanager)"
+        )
         return
     probe = probe_image()
     with faasbox(workdir, FAASBOX_AUTOSCALE="false") as server, server.client() as api:

@@ -76,8 +76,11 @@ def bare_spawn_rate(program: str, seconds: float) -> float:
     def once() -> None:
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
-        actions = [(os.POSIX_SPAWN_DUP2, stdin_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
-                   (os.POSIX_SPAWN_DUP2, out_w, 2)]
+        actions = [
+            (os.POSIX_SPAWN_DUP2, stdin_r, 0),
+            (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_DUP2, out_w, 2),
+        ]
         pid = os.posix_spawn(program, argv, env, file_actions=actions, setpgroup=0)
         for fd in (stdin_r, out_w, stdin_w):
             os.close(fd)
@@ -100,10 +103,19 @@ class Running:
 
     def __init__(self, workdir: Path, **env: str) -> None:
         self.port = free_port()
-        full_env = {"PATH": os.environ["PATH"], "TMPDIR": str(workdir), "port": str(self.port),
-                    "healthcheck_interval": "0", **env}
-        self.proc = subprocess.Popen([sys.executable, str(WATCHDOG)], env=full_env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        full_env = {
+            "PATH": os.environ["PATH"],
+            "TMPDIR": str(workdir),
+            "port": str(self.port),
+            "healthcheck_interval": "0",
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WATCHDOG)],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.url = f"http://127.0.0.1:{self.port}/"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -148,8 +160,9 @@ def main() -> int:
         workdir = Path(directory)
         program = workdir / "reply"
         (workdir / "reply.c").write_text(REPLY_C)
-        subprocess.run(["gcc", "-O2", "-static", "-o", str(program), str(workdir / "reply.c")],
-                       check=True)
+        subprocess.run(
+            ["gcc", "-O2", "-static", "-o", str(program), str(workdir / "reply.c")], check=True
+        )
         (workdir / "fork_handler.py").write_text(FORK_HANDLER)
         (workdir / "http_handler.py").write_text(HTTP_HANDLER)
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -157,39 +170,60 @@ def main() -> int:
 
         rounds: list[tuple[float, LoadResult, LoadResult]] = []
         for _ in range(args.rounds):
-            rounds.append((
-                bare_spawn_rate(str(program), args.duration),
-                measure(workdir, 8, args.duration, fprocess=str(program)),
-                measure(workdir, 16, args.duration, fprocess=str(program)),
-            ))
+            rounds.append(
+                (
+                    bare_spawn_rate(str(program), args.duration),
+                    measure(workdir, 8, args.duration, fprocess=str(program)),
+                    measure(workdir, 16, args.duration, fprocess=str(program)),
+                )
+            )
         bare = statistics.median(r[0] for r in rounds)
         fork8 = median_result([r[1] for r in rounds])
         fork16 = median_result([r[2] for r in rounds])
-        py_fork = measure(workdir, 8, args.duration,
-                          fprocess=f"{python} {workdir / 'fork_handler.py'}")
-        py_http = measure(workdir, 8, args.duration, mode="http",
-                          fprocess=f"{python} {workdir / 'http_handler.py'} {upstream}",
-                          upstream_url=f"http://127.0.0.1:{upstream}")
+        py_fork = measure(
+            workdir, 8, args.duration, fprocess=f"{python} {workdir / 'fork_handler.py'}"
+        )
+        py_http = measure(
+            workdir,
+            8,
+            args.duration,
+            mode="http",
+            fprocess=f"{python} {workdir / 'http_handler.py'} {upstream}",
+            upstream_url=f"http://127.0.0.1:{upstream}",
+        )
 
-    print(f"watchdog benchmark: {os.cpu_count()} cores, {args.duration:g}s per run, "
-          f"median of {args.rounds} rounds, watchdog on {sys.version.split()[0]}, "
-          f"handlers on {python}")
-    print("rounds (bare, fork -c8, fork -c16 req/s): " + "; ".join(
-        f"{b:.0f}, {f8.requests_per_second:.0f}, {f16.requests_per_second:.0f}"
-        for b, f8, f16 in rounds))
+    print(
+        f"watchdog benchmark: {os.cpu_count()} cores, {args.duration:g}s per run, "
+        f"median of {args.rounds} rounds, watchdog on {sys.version.split()[0]}, "
+        f"handlers on {python}"
+    )
+    print(
+        "rounds (bare, fork -c8, fork -c16 req/s): "
+        + "; ".join(
+            f"{b:.0f}, {f8.requests_per_second:.0f}, {f16.requests_per_second:.0f}"
+            for b, f8, f16 in rounds
+        )
+    )
     print(f"{'case':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     print(f"{'bare posix_spawn, static C (serial)':<40} {bare:>9.0f} {'-':>8} {'-':>8}")
-    for name, result in [("fork mode, static C, wrk -c8", fork8),
-                         ("fork mode, static C, wrk -c16", fork16),
-                         ("fork mode, Python handler, wrk -c8", py_fork),
-                         ("http mode, Python handler, wrk -c8", py_http)]:
-        print(f"{name:<40} {result.requests_per_second:>9.0f} {result.p50_ms:>8.2f} "
-              f"{result.p99_ms:>8.2f}")
+    for name, result in [
+        ("fork mode, static C, wrk -c8", fork8),
+        ("fork mode, static C, wrk -c16", fork16),
+        ("fork mode, Python handler, wrk -c8", py_fork),
+        ("http mode, Python handler, wrk -c8", py_http),
+    ]:
+        print(
+            f"{name:<40} {result.requests_per_second:>9.0f} {result.p50_ms:>8.2f} "
+            f"{result.p99_ms:>8.2f}"
+        )
     ratios = [
         ("fork -c8 / bare", fork8.requests_per_second / bare, 0.85),
         ("fork -c16 / bare", fork16.requests_per_second / bare, 0.85),
-        ("http / fork (Python handler)",
-         py_http.requests_per_second / py_fork.requests_per_second, 5.0),
+        (
+            "http / fork (Python handler)",
+            py_http.requests_per_second / py_fork.requests_per_second,
+            5.0,
+        ),
     ]
     print()
     passed = True

@@ -38,8 +38,17 @@ READ_SIZE = 1 << 16
 MAX_HEAD = 1 << 16
 FORK_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-     "upgrade", "proxy-authenticate", "proxy-authorization"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+    }
 )
 # Python ignores SIGPIPE (and SIGXFSZ); an exec'd child must get the defaults back.
 CHILD_DEFAULT_SIGNALS = tuple(
@@ -47,9 +56,14 @@ CHILD_DEFAULT_SIGNALS = tuple(
 )
 # How Go's exec package words a death by signal, which clients see in 500 bodies.
 SIGNAL_WORDS: dict[int, str] = {
-    signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
-    signal.SIGABRT: "aborted", signal.SIGINT: "interrupt", signal.SIGBUS: "bus error",
-    signal.SIGFPE: "floating point exception", signal.SIGPIPE: "broken pipe",
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGINT: "interrupt",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGPIPE: "broken pipe",
 }
 STATUS_LINES = {
     int(code): f"HTTP/1.1 {int(code)} {code.phrase}\r\n".encode() for code in http.HTTPStatus
@@ -57,6 +71,7 @@ STATUS_LINES = {
 
 
 # --- configuration -------------------------------------------------------------------
+
 
 class ConfigError(Exception):
     """A setting that would otherwise fail at the first request: reported once, at start."""
@@ -185,10 +200,11 @@ def load_config(env: Mapping[str, str]) -> Config:
 
 # --- logging ---------------------------------------------------------------------------
 
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def log(message: str) -> None:
@@ -199,6 +215,7 @@ def log(message: str) -> None:
 
 # --- HTTP/1.1 server -------------------------------------------------------------------
 
+
 class BadRequest(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -206,8 +223,19 @@ class BadRequest(Exception):
 
 
 class Request:
-    __slots__ = ("body", "chunked", "content_length", "first", "headers", "keep_alive",
-                 "method", "path", "query", "target", "version")
+    __slots__ = (
+        "body",
+        "chunked",
+        "content_length",
+        "first",
+        "headers",
+        "keep_alive",
+        "method",
+        "path",
+        "query",
+        "target",
+        "version",
+    )
 
     def __init__(self, head: bytes) -> None:
         lines = head.split(b"\r\n")
@@ -371,8 +399,12 @@ class Connection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         received = _RECEIVE[:nbytes]
         request = self._request
-        if (self._state == _BODY and request is not None and not self._buf
-                and (self._chunk_state == 1 or not request.chunked)):
+        if (
+            self._state == _BODY
+            and request is not None
+            and not self._buf
+            and (self._chunk_state == 1 or not request.chunked)
+        ):
             # The bulk of a large body goes straight to the handler, not through the buffer.
             take = min(self._remaining, nbytes)
             if take:
@@ -620,7 +652,10 @@ class Connection(asyncio.BufferedProtocol):
             self._parse()
 
     def respond(
-        self, status: int, body: bytes, headers: Iterable[tuple[str, str]] = (),
+        self,
+        status: int,
+        body: bytes,
+        headers: Iterable[tuple[str, str]] = (),
         close: bool = False,
     ) -> None:
         if self._transport is None or self.closing:
@@ -651,6 +686,7 @@ class Connection(asyncio.BufferedProtocol):
 
 
 # --- children --------------------------------------------------------------------------
+
 
 class Reaper:
     """Collects exited children with waitpid(-1) on SIGCHLD.
@@ -817,7 +853,7 @@ async def write_pipe(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> N
     view = memoryview(data)
     while view:
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except BlockingIOError:
             writable: asyncio.Future[None] = loop.create_future()
             loop.add_writer(fd, wake, writable)
@@ -834,8 +870,12 @@ def sniff(data: bytes) -> str:
         return "text/html; charset=utf-8"
     if text.startswith(b"<?xml"):
         return "text/xml; charset=utf-8"
-    for magic, kind in ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
-                        (b"GIF8", "image/gif"), (b"\xff\xd8\xff", "image/jpeg")):
+    for magic, kind in (
+        (b"%PDF-", "application/pdf"),
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"GIF8", "image/gif"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+    ):
         if data.startswith(magic):
             return kind
     head = data[:512]
@@ -1016,6 +1056,7 @@ async def marshalled(request: Request) -> AsyncIterator[bytes]:
 
 
 # --- http mode -------------------------------------------------------------------------
+
 
 class UpstreamError(Exception):
     """The warm process could not be reached or broke off its response."""
@@ -1228,9 +1269,7 @@ async def read_response_head(
     return int(parts[1]), headers, framing
 
 
-async def read_response_body(
-    reader: asyncio.StreamReader, framing: int
-) -> AsyncIterator[bytes]:
+async def read_response_body(reader: asyncio.StreamReader, framing: int) -> AsyncIterator[bytes]:
     if framing >= 0:
         remaining = framing
         while remaining:
@@ -1259,6 +1298,7 @@ async def read_response_body(
 
 
 # --- the server ------------------------------------------------------------------------
+
 
 class Server:
     """Health, the lock file, max_inflight and the SIGTERM drain, around a backend."""
@@ -1332,8 +1372,10 @@ class Server:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ConfigError(f"cannot listen on port {config.port}: {reason}") from exc
         await self._backend.start()
-        log(f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
-            f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s.")
+        log(
+            f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
+            f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s."
+        )
         log(f"Listening on port: {config.port} ({config.mode} mode)")
         if not config.suppress_lock:
             log(f"Writing lock-file to: {config.lock_path}")

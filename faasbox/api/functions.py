@@ -47,8 +47,7 @@ def _deployment(body: object, rt: Runtime) -> Deployment:
         # Era A clients send their stack's provider.network; a different one would mean
         # functions the gateway cannot reach.
         raise InvalidRequest(
-            f"network {network!r} is not this faasbox's functions network "
-            f"({rt.settings.network!r})"
+            f"network {network!r} is not this faasbox's functions network ({rt.settings.network!r})"
         )
     return deployment
 

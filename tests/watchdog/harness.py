@@ -69,8 +69,10 @@ class Watchdog:
         return self.tmpdir / ".lock"
 
     def start(self, wait: bool = True) -> Watchdog:
-        with (self.workdir / "stdout.log").open("wb") as out, \
-                (self.workdir / "stderr.log").open("wb") as err:
+        with (
+            (self.workdir / "stdout.log").open("wb") as out,
+            (self.workdir / "stderr.log").open("wb") as err,
+        ):
             self.proc = subprocess.Popen(
                 [self.python, str(WATCHDOG)], env=self.env, stdout=out, stderr=err
             )

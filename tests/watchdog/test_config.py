@@ -52,7 +52,10 @@ def test_port_in_use_fails_at_start(make_watchdog: MakeWatchdog) -> None:
 
 def test_durations_accept_seconds_and_go_forms(make_watchdog: MakeWatchdog) -> None:
     watchdog = make_watchdog(
-        fprocess="cat", read_timeout="7", write_timeout="1m30s", exec_timeout="1.5s",
+        fprocess="cat",
+        read_timeout="7",
+        write_timeout="1m30s",
+        exec_timeout="1.5s",
         healthcheck_interval="250ms",
     )
     assert "Timeouts: read: 7s, write: 90s, hard: 1.5s, health: 0.25s." in watchdog.log()

@@ -39,8 +39,13 @@ ZOMBIES = (
 
 
 def docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run([DOCKER, *args], capture_output=True, text=True, check=False,
-                          env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    done = subprocess.run(
+        [DOCKER, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     if check and done.returncode:
         raise AssertionError(f"docker {' '.join(args)}: {done.stderr}")
     return done.stdout.strip()
@@ -50,8 +55,9 @@ def docker(*args: str, check: bool = True) -> str:
 def container(tmp_path: Path) -> Iterator[str]:
     """Builds an image from the offline base and runs it; both are removed afterwards."""
     if subprocess.run([DOCKER, "image", "inspect", BASE], capture_output=True).returncode:
-        subprocess.run(["bash", str(REPO / "scripts" / "offline-base.sh"), BASE, "python3"],
-                       check=True)
+        subprocess.run(
+            ["bash", str(REPO / "scripts" / "offline-base.sh"), BASE, "python3"], check=True
+        )
     shutil.copy(WATCHDOG, tmp_path / "fwatchdog.py")
     handler = tmp_path / "handler.sh"
     handler.write_text(HANDLER)
@@ -61,8 +67,19 @@ def container(tmp_path: Path) -> Iterator[str]:
     tag, name = f"faasbox-test/watchdog:{suffix}", f"faasbox-test-watchdog-{suffix}"
     try:
         docker("build", "-q", "-t", tag, str(tmp_path))
-        docker("run", "-d", "--name", name, "-p", "127.0.0.1::8080", "-e", "exec_timeout=1s",
-               "-e", "healthcheck_interval=1", tag)
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-p",
+            "127.0.0.1::8080",
+            "-e",
+            "exec_timeout=1s",
+            "-e",
+            "healthcheck_interval=1",
+            tag,
+        )
         yield name
     finally:
         docker("rm", "-f", name, check=False)

@@ -26,8 +26,9 @@ def env_of(response: httpx.Response) -> dict[str, str]:
 
 def test_body_in_stdout_out_with_classic_log_lines(make_watchdog: MakeWatchdog) -> None:
     watchdog = make_watchdog(fprocess="cat")
-    response = httpx.post(watchdog.url + "/any/path", content=b"hello",
-                          headers={"Content-Type": "text/x-greeting"})
+    response = httpx.post(
+        watchdog.url + "/any/path", content=b"hello", headers={"Content-Type": "text/x-greeting"}
+    )
     assert response.status_code == 200
     assert response.content == b"hello"
     assert response.headers["content-type"] == "text/x-greeting"
@@ -86,7 +87,8 @@ def test_content_type_sniffed_without_request_type(
 def test_cgi_headers_reach_the_child(make_watchdog: MakeWatchdog) -> None:
     watchdog = make_watchdog(fprocess="env", MARKER="kept")
     response = httpx.post(
-        watchdog.url + "/fn/sub%20dir?a=1&b=2", content=b"12345",
+        watchdog.url + "/fn/sub%20dir?a=1&b=2",
+        content=b"12345",
         headers={"X-Call-Id": "call-1", "x-multi-word-header": "v", "Content-Type": "text/csv"},
     )
     env = env_of(response)
@@ -227,8 +229,10 @@ def test_keep_alive_pipelining_and_bad_requests(make_watchdog: MakeWatchdog) -> 
 def test_expect_continue(make_watchdog: MakeWatchdog) -> None:
     watchdog = make_watchdog(fprocess="cat")
     with socket.create_connection(("127.0.0.1", watchdog.port)) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                     b"Content-Length: 4\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 4\r\nConnection: close\r\n\r\n"
+        )
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b"data")
         received = b""

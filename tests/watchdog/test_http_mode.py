@@ -22,12 +22,16 @@ MakeHttp = Callable[..., Watchdog]
 @pytest.fixture
 def make_http(make_watchdog: MakeWatchdog) -> MakeHttp:
     """A watchdog in http mode in front of upstream_app.py on a free port."""
+
     def factory(**env: str) -> Watchdog:
         upstream = free_port()
         return make_watchdog(
-            mode="http", fprocess=f"{sys.executable} {APP} {upstream}",
-            upstream_url=f"http://127.0.0.1:{upstream}", **env,
+            mode="http",
+            fprocess=f"{sys.executable} {APP} {upstream}",
+            upstream_url=f"http://127.0.0.1:{upstream}",
+            **env,
         )
+
     return factory
 
 
@@ -90,13 +94,18 @@ def test_sigterm_stops_the_warm_process(make_http: MakeHttp) -> None:
     watchdog = make_http()
     child = pid_of(httpx.get(watchdog.url))
     assert watchdog.stop() == 0
-    assert wait_until(lambda: not Path(f"/proc/{child}").exists() or
-                      Path(f"/proc/{child}/stat").read_text().split(") ")[1][0] == "Z")
+    assert wait_until(
+        lambda: (
+            not Path(f"/proc/{child}").exists()
+            or Path(f"/proc/{child}/stat").read_text().split(") ")[1][0] == "Z"
+        )
+    )
 
 
 def test_upstream_that_never_listens_fails_at_start(make_watchdog: MakeWatchdog) -> None:
-    watchdog = make_watchdog(start=False, mode="http", fprocess="true",
-                             upstream_url=f"http://127.0.0.1:{free_port()}")
+    watchdog = make_watchdog(
+        start=False, mode="http", fprocess="true", upstream_url=f"http://127.0.0.1:{free_port()}"
+    )
     watchdog.start(wait=False)
     assert watchdog.wait() == 2
     assert "fprocess exited with status 0 before accepting connections" in watchdog.log()

@@ -19,7 +19,8 @@ def spawner(tmp_path: Path) -> tuple[str, Path]:
     """A handler that starts a sleeping grandchild, records both pids, then sleeps."""
     pids = tmp_path / "pids"
     handler = script(
-        tmp_path, "spawner.sh",
+        tmp_path,
+        "spawner.sh",
         f"sleep 30 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\necho started\nsleep 30\n",
     )
     return handler, pids

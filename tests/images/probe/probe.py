@@ -31,7 +31,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._answer(404, str(exc).encode(), "text/plain")
             return
         if self.path.startswith("/sleep/"):
-            time.sleep(float(self.path[len("/sleep/"):]))
+            time.sleep(float(self.path[len("/sleep/") :]))
             self._answer(200, b"slept", "text/plain")
             return
         print(f"probe: GET {self.path}", flush=True)
