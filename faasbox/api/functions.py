@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -53,21 +55,19 @@ def _deployment(body: object, rt: Runtime) -> Deployment:
 
 
 async def deploy(request: Request) -> Response:
-    rt = runtime(request)
-    deployment = _deployment(await decode(request), rt)
-    await services.deploy(
-        rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
-    )
-    await rt.functions.sync(deployment.service)
-    return Response(status_code=202)
+    """POST: create; 409 when the function exists (faas-cli falls back to it after a 404 PUT)."""
+    return await _apply(request, services.deploy)
 
 
 async def update(request: Request) -> Response:
+    """PUT: replace the spec and roll the tasks; 404 when the function does not exist."""
+    return await _apply(request, services.update)
+
+
+async def _apply(request: Request, action: Callable[..., Awaitable[None]]) -> Response:
     rt = runtime(request)
     deployment = _deployment(await decode(request), rt)
-    await services.update(
-        rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout
-    )
+    await action(rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout)
     await rt.functions.sync(deployment.service)
     return Response(status_code=202)
 
