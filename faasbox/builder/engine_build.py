@@ -19,7 +19,7 @@ from typing import IO
 import orjson
 
 from faasbox.builder.errors import BuildFailed
-from faasbox.engine.client import ApiError, Engine
+from faasbox.engine.client import ApiError, Engine, json_lines
 
 CHUNK = 1 << 16
 _KEPT_LINES = 30
@@ -80,10 +80,7 @@ async def build(
             headers={"Content-Type": "application/x-tar"},
             timeout=None,
         ) as response:
-            async for raw in response.content:
-                if not raw.strip():
-                    continue
-                event = orjson.loads(raw)
+            async for event in json_lines(response):
                 if "error" in event:
                     raise BuildFailed(
                         f"build failed at {step or 'the start'}: {event['error'].strip()}",

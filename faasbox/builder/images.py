@@ -6,11 +6,9 @@ import base64
 from collections.abc import Callable
 from urllib.parse import quote
 
-import orjson
-
 from faasbox.builder.errors import BuildFailed
 from faasbox.builder.naming import split_tag
-from faasbox.engine.client import ApiError, Engine
+from faasbox.engine.client import ApiError, Engine, json_lines
 
 # The engine wants an X-Registry-Auth header even for registries without auth.
 _NO_AUTH = base64.urlsafe_b64encode(b"{}").decode()
@@ -26,10 +24,7 @@ async def push(engine: Engine, image: str, progress: Callable[[str], None]) -> N
             headers={"X-Registry-Auth": _NO_AUTH},
             timeout=None,
         ) as response:
-            async for raw in response.content:
-                if not raw.strip():
-                    continue
-                event = orjson.loads(raw)
+            async for event in json_lines(response):
                 if "error" in event:
                     raise BuildFailed(f"push {image}: {event['error']}")
                 if event.get("status") and not event.get("progressDetail"):

@@ -21,6 +21,13 @@ _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _CONNECTION_ERROR = 900  # aiodocker's status for "could not connect"
 
 
+async def json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The objects of one of Docker's NDJSON streams (events, build, push, pull progress)."""
+    async for raw in response.content:
+        if raw.strip():
+            yield orjson.loads(raw)
+
+
 class ApiError(EngineError):
     """A non-2xx answer from Docker, with its status and message."""
 

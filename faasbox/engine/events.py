@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 
-from faasbox.engine.client import Engine
+from faasbox.engine.client import Engine, json_lines
 
 _FILTERS = orjson.dumps({"type": ["service", "container"]}).decode()
 _SERVICE_LABEL = "com.docker.swarm.service.name"
@@ -22,10 +22,7 @@ async def service_changes(engine: Engine) -> AsyncIterator[str]:
     async with engine.stream(
         "GET", "events", params={"filters": _FILTERS}, timeout=None
     ) as response:
-        async for line in response.content:
-            if not line.strip():
-                continue
-            event = orjson.loads(line)
+        async for event in json_lines(response):
             attributes = (event.get("Actor") or {}).get("Attributes") or {}
             if event.get("Type") == "service":
                 name = attributes.get("name")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
-from faasbox.engine.client import ApiError, Engine
+from faasbox.engine.client import ApiError, Engine, json_lines
 from faasbox.engine.errors import EngineUnavailable, ImageUnavailable
 
 log = logging.getLogger("faasbox.engine")
@@ -90,9 +90,6 @@ async def _pull(engine: Engine, repo: str, tag: str, headers: dict[str, str]) ->
     async with engine.stream(
         "POST", "images/create", params=params, headers=headers, timeout=None
     ) as response:
-        async for line in response.content:
-            if not line.strip():
-                continue
-            event = orjson.loads(line)
+        async for event in json_lines(response):
             if "error" in event:
                 raise ApiError(500, str(event["error"]))
