@@ -38,8 +38,14 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/pip install -q --upgrade pip >/dev/null
-.venv/bin/pip install -q -e '.[dev]' >/dev/null
+# setuptools warns at length about the template folders it ships as data; keep
+# that out of the test output unless the install fails.
+pip_log=$(mktemp)
+if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[dev]'; } >"$pip_log" 2>&1; then
+  cat "$pip_log" >&2
+  exit 1
+fi
+rm -f "$pip_log"
 
 echo "test: ruff" >&2
 .venv/bin/ruff check .
