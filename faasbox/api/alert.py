@@ -17,7 +17,6 @@ from starlette.responses import Response
 from faasbox.api.errors import decode, error
 from faasbox.api.functions import runtime
 from faasbox.deployment import InvalidRequest, split_name
-from faasbox.engine.client import ApiError
 from faasbox.engine.errors import EngineError
 from faasbox.scaling import Scaling
 from faasbox.scaling.policy import alert_replicas, policy_from_labels
@@ -53,7 +52,7 @@ async def alert(request: Request) -> Response:
             await scaling.scaler.set(
                 function.name, wanted, f"alert-{state}", f"AlertManager {alertname} {state}"
             )
-        except (EngineError, ApiError) as exc:
+        except EngineError as exc:  # ApiError included
             failures.append(f"[{index}] {exc}")
     if failures:
         return error(500, "\n".join(failures))

@@ -13,7 +13,6 @@ import logging
 import time
 
 from faasbox.deployment import InvalidRequest
-from faasbox.engine.client import ApiError
 from faasbox.engine.errors import EngineError
 from faasbox.functions import Function
 from faasbox.runtime import Runtime
@@ -77,7 +76,7 @@ class Autoscaler:
                 current = self._runtime.functions.get(function.name)
                 if current is not None:
                     await self._idler.check(current, policy, now)
-            except (EngineError, ApiError) as exc:
+            except EngineError as exc:  # ApiError included
                 log.warning("[scale] %s: %s", function.name, exc)
 
     def _policy(self, function: Function) -> Policy | None:
