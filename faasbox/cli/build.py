@@ -17,6 +17,7 @@ from typing import Any
 from faasbox.builder import context as contexts
 from faasbox.builder import engine_build, images, multiarch, templates
 from faasbox.builder.engine_build import BuildRequest
+from faasbox.builder.errors import StackError
 from faasbox.builder.naming import image_name
 from faasbox.builder.stack import Function, Stack
 from faasbox.cli import deploy, remote
@@ -94,6 +95,10 @@ def plan(stack: Stack, functions: list[Function], args: argparse.Namespace) -> l
     for fn in functions:
         if fn.skip_build:
             continue
+        if fn.build_secrets:
+            # They need a BuildKit session, which the engine's plain build API lacks;
+            # building without them would fail later inside the Dockerfile, less clearly.
+            raise StackError(f"{fn.name}: build_secrets are not supported by faasbox's builder")
         template = None if fn.lang == "dockerfile" else templates.find(fn.lang, root)
         build_args = {**engine_build.proxy_build_args(), **fn.build_args, **flag_args}
         if template is not None:

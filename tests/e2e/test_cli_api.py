@@ -106,6 +106,19 @@ def test_unknown_lang_is_one_line(cli: Cli) -> None:
     assert "unknown lang 'cobol'" in result.stderr
 
 
+def test_build_secrets_are_refused_in_one_line(cli: Cli) -> None:
+    (cli.cwd / "fn").mkdir()
+    (cli.cwd / "fn" / "Dockerfile").write_text("FROM scratch\n")
+    (cli.cwd / "stack.yml").write_text(
+        "provider: {name: openfaas}\nfunctions:\n"
+        "  fn: {lang: dockerfile, handler: ./fn, image: fn, build_secrets: {token: ./t}}\n"
+    )
+    result = cli.run("build", check=False)
+    assert result.returncode == 1
+    assert "build_secrets are not supported" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
 def test_faas_cli_stack_with_envsubst_deploys_unchanged(cli: Cli, probe: str) -> None:
     name = unique("subst")
     (cli.cwd / "env.yml").write_text("environment:\n  FROM_FILE: yes\n")
