@@ -24,7 +24,7 @@ from pathlib import Path
 
 from load import LoadResult, run_wrk  # bench/ is sys.path[0] when run as a script
 
-from watchdog import HTTP_HANDLER, REPLY_C
+from watchdog import HTTP_HANDLER, REPLY_SOURCE
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,9 +62,8 @@ def build(workdir: Path) -> str:
     """One image for both modes: the watchdog, a static C program and a Python server."""
     context = workdir / "image"
     context.mkdir()
-    (workdir / "reply.c").write_text(REPLY_C)
     subprocess.run(
-        ["gcc", "-O2", "-static", "-o", str(context / "reply"), str(workdir / "reply.c")],
+        ["gcc", "-O2", "-static", "-o", str(context / "reply"), str(REPLY_SOURCE)],
         check=True,
     )
     (context / "handler.py").write_text(HTTP_HANDLER)

@@ -28,15 +28,7 @@ from pathlib import Path
 from load import LoadResult, run_wrk  # bench/ is sys.path[0] when run as a script
 
 WATCHDOG = Path(__file__).resolve().parents[1] / "watchdog" / "fwatchdog.py"
-REPLY_C = r"""
-#include <unistd.h>
-int main(void) {
-    char buf[65536];
-    while (read(0, buf, sizeof buf) > 0) {}
-    static const char reply[] = "Hello from a static C function\n";
-    return write(1, reply, sizeof reply - 1) < 0;
-}
-"""
+REPLY_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "images" / "reply" / "reply.c"
 FORK_HANDLER = """import sys
 sys.stdin.read()
 sys.stdout.write("Hello from a Python function\\n")
@@ -159,10 +151,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         program = workdir / "reply"
-        (workdir / "reply.c").write_text(REPLY_C)
-        subprocess.run(
-            ["gcc", "-O2", "-static", "-o", str(program), str(workdir / "reply.c")], check=True
-        )
+        subprocess.run(["gcc", "-O2", "-static", "-o", str(program), str(REPLY_SOURCE)], check=True)
         (workdir / "fork_handler.py").write_text(FORK_HANDLER)
         (workdir / "http_handler.py").write_text(HTTP_HANDLER)
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable

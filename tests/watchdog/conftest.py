@@ -10,15 +10,7 @@ import pytest
 
 from tests.watchdog.harness import Watchdog
 
-REPLY_C = r"""
-#include <unistd.h>
-int main(void) {
-    char buf[65536];
-    while (read(0, buf, sizeof buf) > 0) {}
-    static const char reply[] = "Hello from a static C function\n";
-    return write(1, reply, sizeof reply - 1) < 0;
-}
-"""
+REPLY_SOURCE = Path(__file__).resolve().parents[1] / "images" / "reply" / "reply.c"
 
 MakeWatchdog = Callable[..., Watchdog]
 
@@ -46,9 +38,6 @@ def make_watchdog(tmp_path: Path) -> Iterator[MakeWatchdog]:
 @pytest.fixture(scope="session")
 def reply_program(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A static C program that reads stdin and answers one line: the cheapest child."""
-    directory = tmp_path_factory.mktemp("reply")
-    source = directory / "reply.c"
-    source.write_text(REPLY_C)
-    binary = directory / "reply"
-    subprocess.run(["gcc", "-O2", "-static", "-o", str(binary), str(source)], check=True)
+    binary = tmp_path_factory.mktemp("reply") / "reply"
+    subprocess.run(["gcc", "-O2", "-static", "-o", str(binary), str(REPLY_SOURCE)], check=True)
     return str(binary)
