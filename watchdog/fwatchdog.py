@@ -489,23 +489,13 @@ class Connection(asyncio.BufferedProtocol):
         assert self._request is not None
         body = self._request.body
         if not self._request.chunked:
-            take = min(self._remaining, len(self._buf))
-            if take:
-                body.feed(bytes(self._buf[:take]))
-                del self._buf[:take]
-                self._remaining -= take
-            if self._remaining:
+            if not self._take_counted(body):
                 return False
             self._body_complete()
             return True
         while True:
             if self._chunk_state == 1:
-                take = min(self._remaining, len(self._buf))
-                if take:
-                    body.feed(bytes(self._buf[:take]))
-                    del self._buf[:take]
-                    self._remaining -= take
-                if self._remaining:
+                if not self._take_counted(body):
                     return False
                 self._chunk_state = 2
             end = self._buf.find(b"\r\n")
@@ -531,6 +521,16 @@ class Connection(asyncio.BufferedProtocol):
                     self._reject(BadRequest(400, "bad chunk size"))
                     return False
                 self._chunk_state = 1 if self._remaining else 3
+
+    def _take_counted(self, body: Body) -> bool:
+        """Feeds up to `_remaining` buffered bytes (a Content-Length body or one chunk);
+        True once all of them have arrived."""
+        take = min(self._remaining, len(self._buf))
+        if take:
+            body.feed(bytes(self._buf[:take]))
+            del self._buf[:take]
+            self._remaining -= take
+        return not self._remaining
 
     def _body_complete(self) -> None:
         assert self._request is not None
