@@ -167,13 +167,7 @@ def alertmanager(workdir: Path) -> None:
         return
     probe = probe_image()
     with faasbox(workdir, FAASBOX_AUTOSCALE="false") as server, server.client() as api:
-        stack = Alerting(
-            metrics_port=server.metrics_port,
-            gateway_port=server.port,
-            user=server.user,
-            password_file=server.state_dir / "basic-auth-password",
-            workdir=workdir,
-        ).start()
+        stack = Alerting.for_server(server, workdir).start()
         try:
             with function(api, probe, labels=STEP_LABELS) as name:
                 result = scale_up(server, api, name)

@@ -42,13 +42,7 @@ def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def alerting(server: Server, tmp_path: Path) -> Iterator[Alerting]:
     if not have_alerting():
         pytest.fail("apt-get install -y prometheus prometheus-alertmanager")
-    stack = Alerting(
-        metrics_port=server.metrics_port,
-        gateway_port=server.port,
-        user=server.user,
-        password_file=server.state_dir / "basic-auth-password",
-        workdir=tmp_path,
-    ).start()
+    stack = Alerting.for_server(server, tmp_path).start()
     yield stack
     stack.stop()
 

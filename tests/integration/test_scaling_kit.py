@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from tests.support.engine import PYTHON_BASE, REPO, build_image, docker, ensure_base
-from tests.support.server import free_port
+from tests.support.server import Server, free_port
 
 # Fast clocks for tests: a 4 s window, 2 s hold, 0.25 s ticks.
 FAST_SCALING = {
@@ -197,6 +197,17 @@ class Alerting:
     prometheus_port: int = 0
     alertmanager_port: int = 0
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @classmethod
+    def for_server(cls, server: Server, workdir: Path) -> Alerting:
+        """The stack pointed at `server`'s metrics port, gateway and credentials."""
+        return cls(
+            metrics_port=server.metrics_port,
+            gateway_port=server.port,
+            user=server.user,
+            password_file=server.state_dir / "basic-auth-password",
+            workdir=workdir,
+        )
 
     def start(self) -> Alerting:
         self.prometheus_port, self.alertmanager_port = free_port(), free_port()
