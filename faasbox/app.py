@@ -1,8 +1,8 @@
 """The ASGI app and the lifespan that starts and stops every component.
 
-Invocations (`/function/`, `/async-function/`) go straight to the gateway,
-without Starlette routing or middleware: that is the hot path. Everything else
-goes through Starlette, behind basic auth where OpenFaaS puts it.
+Invocations go straight to their handler, without Starlette routing or middleware:
+`/function/` to the gateway (the hot path), `/async-function/` to the async queue's
+entry. Everything else goes through Starlette, behind basic auth where OpenFaaS puts it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faasbox import __version__
-from faasbox.api import alert, build, function, functions, info, logs, scale, secrets
+from faasbox.api import (
+    alert,
+    async_calls,
+    build,
+    function,
+    functions,
+    info,
+    logs,
+    scale,
+    secrets,
+)
 from faasbox.api.auth import BasicAuth, Credentials
 from faasbox.api.errors import error, handle
 from faasbox.config import Settings
@@ -29,13 +39,18 @@ from faasbox.engine.errors import EngineError
 from faasbox.functions import FunctionsView
 from faasbox.gateway.proxy import Gateway
 from faasbox.metrics import CONTENT_TYPE, Metrics
+from faasbox.queue.accept import PREFIX as ASYNC_PREFIX
+from faasbox.queue.accept import AsyncEntry
+from faasbox.queue.callbacks import Callbacks
+from faasbox.queue.dispatcher import Dispatcher
+from faasbox.queue.store import Queue, open_queue
 from faasbox.runtime import Runtime
 from faasbox.scaling import Scaling
 from faasbox.ui import STATIC_DIR
 
 log = logging.getLogger("faasbox")
 
-_GATEWAY_PREFIXES = ("/function/", "/async-function/")
+_FUNCTION_PREFIX = "/function/"
 _GUARDED = ("/system", "/ui")
 
 
@@ -79,6 +94,9 @@ ROUTES = [
     Route("/system/info", info.info, methods=["GET"]),
     Route("/system/namespaces", info.namespaces, methods=["GET"]),
     Route("/system/build", build.build, methods=["POST"]),
+    Route("/system/async/{name}", async_calls.overview, methods=["GET"]),
+    Route("/system/async/{name}/{call_id}/replay", async_calls.replay, methods=["POST"]),
+    Route("/system/async/{name}/{call_id}", async_calls.drop, methods=["DELETE"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]
 
@@ -99,7 +117,10 @@ class Faasbox:
         self.started_at = started_at
         self.engine = engine
         self.network_id = network_id
+        self.credentials = credentials
         self.gateway: Gateway | None = None
+        self.async_entry: ASGIApp | None = None
+        self.async_cancel: ASGIApp | None = None
         self.api = Starlette(
             routes=ROUTES,
             lifespan=self._lifespan,
@@ -117,8 +138,15 @@ class Faasbox:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path.startswith(_GATEWAY_PREFIXES) and self.gateway is not None:
+            if path.startswith(_FUNCTION_PREFIX) and self.gateway is not None:
                 await self.gateway(scope, receive, send)
+                return
+            if path.startswith(ASYNC_PREFIX) and self.async_entry is not None:
+                # Cancelling is an admin action: a caller-chosen call id may be guessable.
+                if self.async_cancel is not None and AsyncEntry.is_cancel(scope):
+                    await self.async_cancel(scope, receive, send)
+                else:
+                    await self.async_entry(scope, receive, send)
                 return
             server = scope.get("server")
             if (
@@ -149,6 +177,8 @@ class Faasbox:
         self.gateway = Gateway(runtime, scaling.waker if settings.scale_from_zero else None)
         await self.gateway.start()
         await scaling.start()
+        queue, dispatcher, callbacks = await self._start_queue(runtime)
+        app.state.queue, app.state.dispatcher = queue, dispatcher
         log.info(
             "[faasbox] %s ready on %s:%d in %.0f ms, %d function(s) on network %s",
             __version__,
@@ -161,7 +191,57 @@ class Faasbox:
         try:
             yield
         finally:
+            self.async_entry = self.async_cancel = None
+            await dispatcher.stop()
+            await callbacks.close()
+            await queue.close()
             await scaling.stop()
             await self.gateway.stop()
             self.gateway = None
             await view.stop()
+
+    async def _start_queue(self, runtime: Runtime) -> tuple[Queue, Dispatcher, Callbacks]:
+        """The async queue, its workers and the entry that fills it. Workers deliver through
+        this process's own listener, which is bound before the lifespan runs."""
+        settings = runtime.settings
+        queue = open_queue(settings)
+        await queue.start()
+        callbacks = Callbacks(
+            runtime.metrics,
+            attempts=settings.async_callback_attempts,
+            timeout=settings.async_callback_timeout,
+        )
+        limits = [t for t in (settings.upstream_timeout, settings.write_timeout) if t > 0]
+        dispatcher = Dispatcher(
+            queue,
+            runtime.functions,
+            runtime.metrics,
+            callbacks,
+            invoke_url=f"http://{_loopback(settings.host)}:{settings.port}",
+            concurrency=settings.async_concurrency,
+            lease=settings.async_lease,
+            timeout=min(limits) + 5 if limits else None,
+        )
+        await dispatcher.start()
+        entry = AsyncEntry(
+            queue,
+            dispatcher,
+            runtime.functions,
+            runtime.metrics,
+            namespace=settings.namespace,
+            max_body=settings.async_max_body,
+            read_timeout=settings.read_timeout,
+        )
+        self.async_entry = entry
+        if settings.auth:
+            self.async_cancel = BasicAuth(entry, self.credentials, (ASYNC_PREFIX,))
+        return queue, dispatcher, callbacks
+
+
+def _loopback(host: str) -> str:
+    """Where this process's own listener answers (a wildcard bind answers on loopback)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -74,6 +74,17 @@ class Settings:
     scale_threshold: float = 5.0
     scale_from_zero: bool = True
     scale_from_zero_timeout: float = 30.0
+    # async invocations (docs/async.md)
+    queue: str = "sqlite"
+    async_max_body: int = 1024 * 1024
+    async_queue_max: int = 10_000
+    async_dedupe_window: float = 24 * 3600.0
+    async_lease: float = 30.0
+    async_concurrency: int = 1
+    async_dead_max: int = 10_000
+    async_dead_age: float = 7 * 24 * 3600.0
+    async_callback_attempts: int = 5
+    async_callback_timeout: float = 10.0
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -103,6 +114,16 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "scale_threshold": ("FAASBOX_SCALE_THRESHOLD", None, float),
     "scale_from_zero": ("FAASBOX_SCALE_FROM_ZERO", "scale_from_zero", "bool"),
     "scale_from_zero_timeout": ("FAASBOX_SCALE_FROM_ZERO_TIMEOUT", None, parse_duration),
+    "queue": ("FAASBOX_QUEUE", None, str),
+    "async_max_body": ("FAASBOX_ASYNC_MAX_BODY", None, parse_size),
+    "async_queue_max": ("FAASBOX_ASYNC_QUEUE_MAX", None, int),
+    "async_dedupe_window": ("FAASBOX_ASYNC_DEDUPE_WINDOW", None, parse_duration),
+    "async_lease": ("FAASBOX_ASYNC_LEASE", None, parse_duration),
+    "async_concurrency": ("FAASBOX_ASYNC_CONCURRENCY", None, int),
+    "async_dead_max": ("FAASBOX_ASYNC_DEAD_MAX", None, int),
+    "async_dead_age": ("FAASBOX_ASYNC_DEAD_AGE", None, parse_duration),
+    "async_callback_attempts": ("FAASBOX_ASYNC_CALLBACK_ATTEMPTS", None, int),
+    "async_callback_timeout": ("FAASBOX_ASYNC_CALLBACK_TIMEOUT", None, parse_duration),
 }
 
 

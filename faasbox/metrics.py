@@ -57,6 +57,14 @@ class Metrics(Collector):
         self.connect_errors: defaultdict[str, int] = defaultdict(int)
         self.scale_decisions: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.replicas: Callable[[], dict[str, int]] = dict
+        # async queue: counters bumped by the workers, depths read from the queue every 2 s
+        self.async_accepted: defaultdict[str, int] = defaultdict(int)
+        self.async_rejected: defaultdict[str, int] = defaultdict(int)
+        self.async_delivered: defaultdict[str, int] = defaultdict(int)
+        self.async_retried: defaultdict[str, int] = defaultdict(int)
+        self.async_dead_letters: defaultdict[str, int] = defaultdict(int)
+        self.async_callback_failures: defaultdict[str, int] = defaultdict(int)
+        self.async_depths: dict[str, tuple[int, int, int]] = {}
         self.pool_size: Callable[[], int] = lambda: 0
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
@@ -149,8 +157,39 @@ class Metrics(Collector):
             decisions.add_metric([name, reason], n)
         yield decisions
 
+        yield from self._collect_async()
+
         yield GaugeMetricFamily(
             "faasbox_upstream_pool_connections",
             "Idle keep-alive connections to replicas",
             value=self.pool_size(),
         )
+
+    def _collect_async(self) -> Iterator[Metric]:
+        counters = (
+            ("accepted", "Async calls accepted (stored)", self.async_accepted),
+            ("rejected", "Async calls refused because the queue was full", self.async_rejected),
+            ("delivered", "Async calls finished (final attempt answered)", self.async_delivered),
+            ("retried", "Async deliveries that will be tried again", self.async_retried),
+            ("dead_letters", "Async calls that exhausted their attempts", self.async_dead_letters),
+            (
+                "callback_failures",
+                "Callbacks that failed after their tries",
+                self.async_callback_failures,
+            ),
+        )
+        for name, doc, table in counters:
+            family = CounterMetricFamily(f"faasbox_async_{name}", doc, labels=["function_name"])
+            for function, n in sorted(table.items()):
+                family.add_metric([function], n)
+            yield family
+        gauges = (
+            ("queued", "Async calls waiting (including retries not yet due)"),
+            ("inflight", "Async calls being delivered"),
+            ("dead", "Dead letters kept"),
+        )
+        for index, (name, doc) in enumerate(gauges):
+            gauge = GaugeMetricFamily(f"faasbox_async_{name}", doc, labels=["function_name"])
+            for function, depth in sorted(self.async_depths.items()):
+                gauge.add_metric([function], depth[index])
+            yield gauge

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--network", help="functions network (default func_functions)")
     parser.add_argument(
+        "--queue", help="async queue: sqlite (in the state dir, default) or nats://host:4222"
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="serve /system and /ui without credentials (dev only)",
@@ -51,6 +54,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         metrics_port=args.metrics_port,
         state_dir=args.state_dir,
         network=args.network,
+        queue=args.queue,
     )
     if args.no_auth:
         settings = settings.with_overrides(auth=False)

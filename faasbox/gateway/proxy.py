@@ -57,7 +57,7 @@ class _ClientGone(Exception):
 
 
 class Gateway:
-    """The ASGI callable app.py sends `/function/` and `/async-function/` requests to."""
+    """The ASGI callable app.py sends `/function/` requests to."""
 
     def __init__(self, runtime: Runtime, waker: Waker | None = None) -> None:
         settings = runtime.settings
@@ -95,9 +95,6 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw: bytes = scope.get("raw_path") or scope["path"].encode()
-        if not raw.startswith(_PREFIX):
-            await _reply_async_unavailable(send)
-            return
         slash = raw.find(b"/", len(_PREFIX))
         if slash < 0:
             name, path = raw[len(_PREFIX) :].decode("latin-1"), b"/"
@@ -425,17 +422,6 @@ async def _reply(send: Send, status: int, text: str) -> None:
     body = text.encode() + b"\n"
     headers = [*_ERROR_HEADERS, (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _reply_async_unavailable(send: Send) -> None:
-    """`/async-function/` is the async queue's (not built yet): say so plainly."""
-    body = b'{"message":"async invocations are not implemented yet; use /function/"}'
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", b"%d" % len(body)),
-    ]
-    await send({"type": "http.response.start", "status": 501, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
