@@ -30,12 +30,9 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(
-        state_dir=tmp_path_factory.mktemp("alerting"), env={"FAASBOX_AUTOSCALE": "false"}
-    )
-    server.start()
-    yield server
-    server.cleanup()
+    state_dir = tmp_path_factory.mktemp("alerting")
+    with Server(state_dir=state_dir, env={"FAASBOX_AUTOSCALE": "false"}) as server:
+        yield server
 
 
 @pytest.fixture

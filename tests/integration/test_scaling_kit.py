@@ -4,10 +4,8 @@ an own faasbox with fast scaling clocks, paced load, and bursts. No tests in her
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -19,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.engine import PYTHON_BASE, REPO, build_image, docker, ensure_base
+from tests.support.engine import REPO
+from tests.support.images import Source, built_image
 from tests.support.server import Server, free_port
 
 # Fast clocks for tests: a 4 s window, 2 s hold, 0.25 s ticks.
@@ -49,22 +48,14 @@ SLOW_HEALTHCHECK = (
 
 
 def fork_image(healthcheck: str = "") -> str:
-    """A fork-per-request function (faasbox watchdog running `echo`), built once per
-    watchdog version. Without a HEALTHCHECK readiness is the watchdog's /_/health, which
-    faasbox probes itself; with one, Swarm calls the task running only once it passed."""
-    dockerfile = _DOCKERFILE + healthcheck
-    watchdog = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
-    digest = hashlib.sha256(watchdog + dockerfile.encode()).hexdigest()[:10]
-    tag = f"faasbox-test/scaling-fork:{digest}"
-    if docker("image", "inspect", "--format", "{{.Id}}", tag, check=False):
-        return tag
-    ensure_base()
-    with tempfile.TemporaryDirectory() as tmp:
-        context = Path(tmp)
-        (context / "Dockerfile").write_text(dockerfile)
-        (context / "fwatchdog.py").write_bytes(watchdog)
-        build_image(context, tag, BASE=PYTHON_BASE)
-    return tag
+    """A fork-per-request function (faasbox watchdog running `echo`). Without a
+    HEALTHCHECK readiness is the watchdog's /_/health, which faasbox probes itself; with
+    one, Swarm calls the task running only once it passed."""
+    context: dict[str, Source] = {
+        "Dockerfile": _DOCKERFILE + healthcheck,
+        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+    }
+    return built_image("scaling-fork", context)
 
 
 def status(client: httpx.Client, name: str) -> dict[str, Any]:
