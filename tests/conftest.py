@@ -16,6 +16,11 @@ from tests.support.leftovers import sweep
 from tests.support.server import Server
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's token enters the environment before any test starts a process."""
+    run_token()
+
+
 @pytest.fixture(scope="session")
 def engine_ready() -> None:
     if not have_docker():
