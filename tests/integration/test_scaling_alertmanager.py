@@ -39,9 +39,8 @@ def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def alerting(server: Server, tmp_path: Path) -> Iterator[Alerting]:
     if not have_alerting():
         pytest.fail("apt-get install -y prometheus prometheus-alertmanager")
-    stack = Alerting.for_server(server, tmp_path).start()
-    yield stack
-    stack.stop()
+    with Alerting.for_server(server, tmp_path) as stack:
+        yield stack
 
 
 def test_alertmanager_scales_up_under_load_and_back(

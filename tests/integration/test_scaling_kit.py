@@ -178,7 +178,8 @@ def have_alerting() -> bool:
 @dataclass
 class Alerting:
     """The Debian Prometheus and AlertManager, run directly (no systemd) on free loopback
-    ports with the shipped configs, pointed at one faasbox. Stop with `stop()`."""
+    ports with the shipped configs, pointed at one faasbox. `with` it, or `start()` and
+    `stop()`."""
 
     metrics_port: int
     gateway_port: int
@@ -216,6 +217,20 @@ class Alerting:
             .replace("username: admin", f"username: {self.user}")
             .replace("/var/lib/faasbox/basic-auth-password", str(self.password_file))
         )
+        try:
+            self._spawn_and_wait()
+        except BaseException:
+            self.stop()  # a stack that failed half way stops what did start
+            raise
+        return self
+
+    def __enter__(self) -> Alerting:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn_and_wait(self) -> None:
         self._spawn(
             ALERTMANAGER,
             f"--config.file={self.workdir / 'alertmanager.yml'}",
@@ -234,7 +249,6 @@ class Alerting:
         for port in (self.alertmanager_port, self.prometheus_port):
             url = f"http://127.0.0.1:{port}/-/ready"
             wait_until(partial(_answers, url), 30, url)
-        return self
 
     def _spawn(self, *argv: str, log: str) -> None:
         with (self.workdir / log).open("ab") as out:
