@@ -241,7 +241,8 @@ class Dispatcher:
     async def _measure_forever(self) -> None:
         while True:
             try:
-                self._metrics.async_depths = await self._queue.depths()
+                zero = {f.name: (0, 0, 0) for f in self._functions.all()}
+                self._metrics.async_depths = zero | await self._queue.depths()
             except Exception as exc:
                 log.warning("[queue] cannot read queue depths: %s", exc)
             await asyncio.sleep(_DEPTH_EVERY)
