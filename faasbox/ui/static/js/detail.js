@@ -7,6 +7,7 @@ import { invokePanel } from "./invoke.js";
 import { readiness } from "./list.js";
 import { logsPanel } from "./logs.js";
 import { Series, chart, parseMetrics, totals } from "./metrics.js";
+import { queuePanel } from "./queue.js";
 
 const REFRESH_MS = 3000;
 const METRICS_MS = 5000;
@@ -143,6 +144,7 @@ export function detailView(root, { name }) {
   const badge = h("span", { class: "badge" });
   const { card: scaleForm, update: showReplicas } = scaleCard(name, () => refresh());
   const traffic = chartCard(name);
+  const queue = queuePanel(name);
   const logs = logsPanel(name);
   const config = h("div");
   const dialog = deleteDialog(name);
@@ -184,12 +186,12 @@ export function detailView(root, { name }) {
       ),
     ),
     h("p", { class: "subtitle" }, invocations, " · ", header),
-    h("div", { class: "grid" }, invokePanel(name), h("div", { class: "stack" }, scaleForm, traffic.card)),
+    h("div", { class: "grid" }, invokePanel(name), h("div", { class: "stack" }, scaleForm, traffic.card, queue.card)),
     config,
     logs.panel,
     dialog,
   );
 
-  const stops = [every(REFRESH_MS, refresh), every(METRICS_MS, traffic.refresh), logs.stop];
+  const stops = [every(REFRESH_MS, refresh), every(METRICS_MS, traffic.refresh), every(REFRESH_MS, queue.refresh), logs.stop];
   return () => stops.forEach((stop) => stop());
 }
