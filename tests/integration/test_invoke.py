@@ -366,13 +366,6 @@ def test_no_ready_replica_is_503_without_scale_from_zero(strict: tuple[Server, s
         remove(server, name)
 
 
-def test_async_function_is_a_clear_501(faasbox: Server, echo: str) -> None:
-    with invoke(faasbox) as client:
-        response = client.post(f"/async-function/{echo}", content=b"x")
-    assert response.status_code == 501
-    assert "async" in response.json()["message"]
-
-
 # --- replicas -----------------------------------------------------------------------
 
 
