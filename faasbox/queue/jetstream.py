@@ -160,7 +160,7 @@ class JetStreamQueue:
         sub = await self._subscription(function)
         try:
             msgs = await sub.fetch(limit, timeout=wait)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):  # nats-py raises either, depending on when
             return []
         leases = []
         for msg in msgs:
