@@ -60,15 +60,27 @@ def run_wrk(
     method: str = "GET",
     body: bytes = b"",
     timeout: float = 10.0,
+    limit: int = 0,
 ) -> LoadResult:
-    """`wrk --latency` with `concurrency` keep-alive connections for `duration` seconds."""
+    """`wrk --latency` with `concurrency` keep-alive connections for `duration` seconds;
+    with `limit`, each thread stops after its share of that many answers (a few more may
+    be in flight then)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is missing: apt-get install wrk")
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "request.lua"
         body_text = body.decode("latin-1").replace("\\", "\\\\").replace('"', '\\"')
-        script.write_text(f'wrk.method = "{method}"\nwrk.body = "{body_text}"\n')
+        lua = f'wrk.method = "{method}"\nwrk.body = "{body_text}"\n'
+        if limit:
+            share = -(-limit // min(threads, concurrency))
+            lua += (
+                "local answers = 0\n"
+                "function response(status, headers, body)\n"
+                f"  answers = answers + 1\n  if answers >= {share} then wrk.thread:stop() end\n"
+                "end\n"
+            )
+        script.write_text(lua)
         command = [
             wrk,
             f"-t{min(threads, concurrency)}",

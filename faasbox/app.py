@@ -211,6 +211,7 @@ class Faasbox:
             attempts=settings.async_callback_attempts,
             timeout=settings.async_callback_timeout,
         )
+        callbacks.start()
         limits = [t for t in (settings.upstream_timeout, settings.write_timeout) if t > 0]
         dispatcher = Dispatcher(
             queue,

@@ -10,7 +10,8 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from faasbox import __version__
 from faasbox.metrics import Metrics
@@ -26,7 +27,6 @@ _NOT_PASSED = frozenset(
         "keep-alive",
         "transfer-encoding",
         "content-length",
-        "content-encoding",
         "date",
         "server",
         "trailer",
@@ -40,10 +40,19 @@ class Callbacks:
     def __init__(self, metrics: Metrics, *, attempts: int, timeout: float) -> None:
         self._metrics = metrics
         self._attempts = max(1, attempts)
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._client: aiohttp.ClientSession | None = None
+
+    def start(self) -> None:
+        self._client = aiohttp.ClientSession(
+            timeout=self._timeout,
+            auto_decompress=False,
+            skip_auto_headers=("Accept", "Accept-Encoding", "Content-Type"),
+        )
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.close()
 
     async def send(
         self,
@@ -57,6 +66,7 @@ class Callbacks:
         ours = {k.lower() for k in extra} | {"user-agent"}
         headers = [(k, v) for k, v in headers if k.lower() not in ours]
         headers += [*extra.items(), ("User-Agent", USER_AGENT)]
+        assert self._client is not None
         wait = _FIRST_WAIT
         problem = ""
         for attempt in range(self._attempts):
@@ -64,14 +74,17 @@ class Callbacks:
                 await asyncio.sleep(wait)
                 wait *= 2
             try:
-                response = await self._client.post(url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
+                async with self._client.post(
+                    url, data=body, headers=headers, allow_redirects=False
+                ) as response:
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 continue
-            if 200 <= response.status_code < 300:
+            if 200 <= status < 300:
                 return True
-            problem = f"answered {response.status_code}"
-            if response.status_code not in _RETRY_STATUS:
+            problem = f"answered {status}"
+            if status not in _RETRY_STATUS:
                 break
         self._metrics.async_callback_failures[function] += 1
         log.warning("[queue] callback for %s to %s failed: %s", function, _origin(url), problem)
@@ -80,5 +93,5 @@ class Callbacks:
 
 def _origin(url: str) -> str:
     """Scheme and host only: a callback URL's path or query may carry a token."""
-    parsed = httpx.URL(url)
+    parsed = URL(url)
     return f"{parsed.scheme}://{parsed.host}:{parsed.port or ''}".rstrip(":")

@@ -110,6 +110,9 @@ class SqliteQueue:
 
     # the writer thread ---------------------------------------------------------
     def _run(self) -> None:
+        # Calls carry callers' headers (credentials among them): owner-only, like the
+        # WAL files SQLite creates next to it with the same mode.
+        os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -143,7 +146,7 @@ class SqliteQueue:
             for op, future in batch:
                 try:
                     results.append((future, op(db), None))
-                except (QueueFull, ValueError) as exc:
+                except Exception as exc:  # an operation refuses before it writes anything
                     results.append((future, None, exc))
             self._maybe_sweep(db)
             db.execute("COMMIT")

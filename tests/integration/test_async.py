@@ -89,7 +89,7 @@ def deploy(server: Server, image: str, **labels: str) -> str:
             "/system/functions", json={"service": name, "image": image, "labels": pinned}
         )
         assert response.status_code == 202, response.text
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # a loaded shared engine can take its time
         while time.monotonic() < deadline:
             status = client.get(f"/system/function/{name}")
             if status.status_code == 200 and status.json()["availableReplicas"] == 1:
