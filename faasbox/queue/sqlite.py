@@ -64,9 +64,10 @@ class SqliteQueue:
         self._lease = settings.async_lease
         self._dead_max = settings.async_dead_max
         self._dead_age = settings.async_dead_age
-        self._ops: thread_queue.SimpleQueue[tuple[_Op, asyncio.Future[Any]] | None] = (
+        self._ops: thread_queue.SimpleQueue[tuple[_Op, asyncio.Future[Any], bool] | None] = (
             thread_queue.SimpleQueue()
         )
+        self._synchronous = "FULL"
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_fd = -1
@@ -141,9 +142,15 @@ class SqliteQueue:
             batch.append(item)
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         live = self._live
+        # Leases need no fsync: a lost claim or renewal only hands a call out again. A
+        # batch of nothing else commits without one; anything else waits for the disk.
+        synchronous = "FULL" if any(durable for _, _, durable in batch) else "NORMAL"
+        if synchronous != self._synchronous:
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            self._synchronous = synchronous
         try:
             db.execute("BEGIN IMMEDIATE")
-            for op, future in batch:
+            for op, future, _ in batch:
                 try:
                     results.append((future, op(db), None))
                 except Exception as exc:  # an operation refuses before it writes anything
@@ -155,7 +162,7 @@ class SqliteQueue:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             self._live = live
-            results = [(future, None, exc) for _, future in batch]
+            results = [(future, None, exc) for _, future, _ in batch]
         assert self._loop is not None
         self._loop.call_soon_threadsafe(_resolve, results)
         return not stop
@@ -175,10 +182,10 @@ class SqliteQueue:
         )
         db.execute("DELETE FROM seen WHERE at<?", (now - self._window,))
 
-    async def _call(self, op: Callable[[sqlite3.Connection], T]) -> T:
+    async def _call(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         assert self._loop is not None
         future: asyncio.Future[T] = self._loop.create_future()
-        self._ops.put((op, future))
+        self._ops.put((op, future, durable))
         return await future
 
     # the interface -------------------------------------------------------------
@@ -213,7 +220,9 @@ class SqliteQueue:
         deadline = time.monotonic() + wait
         while True:
             ready.clear()
-            leases, next_due = await self._call(lambda db: self._claim(db, function, limit))
+            leases, next_due = await self._call(
+                lambda db: self._claim(db, function, limit), durable=False
+            )
             left = deadline - time.monotonic()
             if leases or left <= 0:
                 return leases
@@ -247,7 +256,8 @@ class SqliteQueue:
         until = time.time() + self._lease
         rows = [(until, lease.handle, _LEASED) for lease in leases]
         await self._call(
-            lambda db: db.executemany("UPDATE calls SET due=? WHERE seq=? AND state=?", rows)
+            lambda db: db.executemany("UPDATE calls SET due=? WHERE seq=? AND state=?", rows),
+            durable=False,
         )
 
     async def done(self, lease: Lease) -> None:
@@ -263,7 +273,8 @@ class SqliteQueue:
             lambda db: db.execute(
                 "UPDATE calls SET state=?, due=?, status=?, error=? WHERE seq=?",
                 (_QUEUED, due, outcome.status, outcome.error, lease.handle),
-            )
+            ),
+            durable=False,
         )
         self._ready[lease.call.function].set()
 
