@@ -80,7 +80,7 @@ def end_to_end(server: Server, name: str, calls: int, pid: int) -> tuple[float, 
     began = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:
         load = pool.submit(
-            run_wrk, url, E2E_CONCURRENCY, duration=120, method="POST", body=BODY, limit=calls
+            run_wrk, url, E2E_CONCURRENCY, duration=30, method="POST", body=BODY, limit=calls
         )
         while counter(server, "delivered", name) < calls:
             if load.done() and counter(server, "accepted", name) < calls:
