@@ -12,12 +12,27 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+# Every pattern is used with fullmatch: `$` would also match before a trailing newline.
 # What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$")
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*")
 NAME_MAX = 63
-SECRET_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
+SECRET_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
+# A Docker reference: optional registry host[:port], lower-case path, optional tag and digest.
+IMAGE_PATTERN = re.compile(
+    r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@sha256:[a-f0-9]{64})?"
+)
+IMAGE_MAX = 255
+# An environment name as exec can carry it: no `=`, no NUL, not empty.
+ENV_NAME_PATTERN = re.compile(r"[^=\x00]+")
+# The most replicas one function may ask for, by the scale API or by its labels.
+MAX_REPLICAS = 1000
+# Docker's resource fields are signed 64-bit integers.
+INT64_MAX = 2**63 - 1
 
 SCALE_MIN = "com.openfaas.scale.min"
 SCALE_MAX = "com.openfaas.scale.max"
@@ -27,8 +42,9 @@ SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
 SCALE_TARGET = "com.openfaas.scale.target"
 DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
 
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
-_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?", re.IGNORECASE)
+_CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
+_WHOLE = re.compile(r"[0-9]+")
 
 
 class InvalidRequest(ValueError):
@@ -40,7 +56,7 @@ def check_name(name: object, what: str = "function name") -> str:
         raise InvalidRequest(f"{what} is required")
     if len(name) > NAME_MAX:
         raise InvalidRequest(f"{what} {name!r} is longer than {NAME_MAX} characters")
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidRequest(
             f"{what} {name!r} is invalid: use letters, digits, '-' and '_', "
             "starting and ending with a letter or digit"
@@ -52,30 +68,45 @@ def check_secret_name(name: object) -> str:
     """Secret names become file names under /var/openfaas/secrets: no paths, no traversal."""
     if not isinstance(name, str) or not name:
         raise InvalidRequest("secret name is required")
-    if not SECRET_PATTERN.match(name) or ".." in name:
+    if not SECRET_PATTERN.fullmatch(name) or ".." in name:
         raise InvalidRequest(
             f"secret name {name!r} is invalid: use up to 64 letters, digits, '.', '-' and '_'"
         )
     return name
 
 
+def check_image(image: str) -> str:
+    """A reference Docker can parse; anything else would only fail inside the engine."""
+    if len(image) > IMAGE_MAX or not IMAGE_PATTERN.fullmatch(image):
+        raise InvalidRequest(f"image {image[:300]!r} is not a valid image name")
+    return image
+
+
+def _engine_int(value: Decimal, what: str, text: str) -> int:
+    """Decimal, not float: `1` and 400 zeros is a number too, and must be refused, not
+    overflow into a 500 or past the engine's 64-bit fields."""
+    if value > INT64_MAX:
+        raise InvalidRequest(f"{what} {text[:40]!r} is too large")
+    return int(value)
+
+
 def memory_bytes(text: str) -> int:
     """Docker and Kubernetes memory units (`128m`, `128M`, `5Mi`, `1g`) as bytes."""
-    match = _MEMORY.match(text.strip())
+    match = _MEMORY.fullmatch(text.strip())
     if not match:
-        raise InvalidRequest(f"memory {text!r} is not a size such as 128M or 1Gi")
+        raise InvalidRequest(f"memory {text[:40]!r} is not a size such as 128M or 1Gi")
     unit = match.group(2).lower()
     power = "kmgtp".index(unit) + 1 if unit else 0
-    return int(float(match.group(1)) * 1024**power)
+    return _engine_int(Decimal(match.group(1)) * 1024**power, "memory", text)
 
 
 def nano_cpus(text: str) -> int:
     """CPU as cores (`0.5`, `2`) or millicores (`500m`), as Docker's NanoCPUs."""
-    match = _CPU.match(text.strip())
+    match = _CPU.fullmatch(text.strip())
     if not match:
-        raise InvalidRequest(f"cpu {text!r} is not a number of cores such as 0.5 or 500m")
-    value = float(match.group(1)) / (1000 if match.group(2) else 1)
-    return int(value * 1e9)
+        raise InvalidRequest(f"cpu {text[:40]!r} is not a number of cores such as 0.5 or 500m")
+    value = Decimal(match.group(1)) / (1000 if match.group(2) else 1)
+    return _engine_int(value * 10**9, "cpu", text)
 
 
 @dataclass(frozen=True)
@@ -111,12 +142,20 @@ class Deployment:
         return scale_bounds(self.labels)[0]
 
 
+def _no_nul(key: str, *texts: str) -> None:
+    """No string of a deployment may hold a NUL: it ends up in an environment, a label or
+    a file name, where it is cut short or refused by exec."""
+    if any("\x00" in text for text in texts):
+        raise InvalidRequest(f"{key} contains a NUL character")
+
+
 def _string(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
     if value is None:
         return ""
     if not isinstance(value, str):
         raise InvalidRequest(f"{key} must be a string")
+    _no_nul(key, value)
     return value
 
 
@@ -128,6 +167,7 @@ def _string_map(body: Mapping[str, Any], key: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidRequest(f"{key} must be an object of string values")
+    _no_nul(key, *value, *value.values())
     return dict(value)
 
 
@@ -137,7 +177,20 @@ def _string_list(body: Mapping[str, Any], key: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidRequest(f"{key} must be a list of strings")
+    _no_nul(key, *value)
     return list(value)
+
+
+def _env_vars(body: Mapping[str, Any]) -> dict[str, str]:
+    """Names exec can carry; `fprocess` only through envProcess, so that what a status
+    shows as the function's process is the one that runs."""
+    env = _string_map(body, "envVars")
+    for name in env:
+        if not ENV_NAME_PATTERN.fullmatch(name):
+            raise InvalidRequest(f"envVars name {name!r} is invalid: not empty, no '='")
+    if "fprocess" in env:
+        raise InvalidRequest("envVars may not set fprocess: use envProcess (stack.yml fprocess:)")
+    return env
 
 
 def _resources(body: Mapping[str, Any], key: str) -> Resources:
@@ -154,29 +207,30 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
     return Resources(memory=memory, cpu=cpu)
 
 
-def _int_label(labels: Mapping[str, str], key: str, default: int) -> int:
+def _int_label(labels: Mapping[str, str], key: str, default: int, high: int) -> int:
+    """ASCII digits only (int() also takes `+5`, `1_0` and other scripts' digits),
+    bounded before conversion so a thousand-digit label costs nothing."""
     raw = labels.get(key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"label {key}={raw!r} must be a whole number") from None
-    if value < 0:
-        raise InvalidRequest(f"label {key}={raw!r} must not be negative")
-    return value
+    raw = raw.strip()
+    if raw.startswith("-"):
+        raise InvalidRequest(f"label {key}={raw[:40]!r} must not be negative")
+    if not _WHOLE.fullmatch(raw):
+        raise InvalidRequest(f"label {key}={raw[:40]!r} must be a whole number")
+    if len(raw) > len(str(high)) or int(raw) > high:
+        raise InvalidRequest(f"label {key}={raw[:40]!r} must be between 0 and {high}")
+    return int(raw)
 
 
 def scale_bounds(labels: Mapping[str, str]) -> tuple[int, int, int]:
     """(min, max, factor) from the OpenFaaS scaling labels, refusing what OpenFaaS
     would silently turn into 0 replicas."""
-    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN)
-    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX)
-    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR)
+    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN, MAX_REPLICAS)
+    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX, MAX_REPLICAS)
+    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR, 100)
     if low > high:
         raise InvalidRequest(f"label {SCALE_MIN}={low} is above {SCALE_MAX}={high}")
-    if factor > 100:
-        raise InvalidRequest(f"label {SCALE_FACTOR}={factor} must be between 0 and 100")
     return low, high, factor
 
 
@@ -188,6 +242,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     image = _string(body, "image").strip()
     if not image:
         raise InvalidRequest("image is required")
+    check_image(image)
     namespace = check_namespace(_string(body, "namespace"), default_namespace)
     read_only = body.get("readOnlyRootFilesystem", False)
     if not isinstance(read_only, bool):
@@ -202,7 +257,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
         image=image,
         namespace=namespace,
         env_process=_string(body, "envProcess"),
-        env_vars=_string_map(body, "envVars"),
+        env_vars=_env_vars(body),
         labels=labels,
         annotations=_string_map(body, "annotations"),
         constraints=_string_list(body, "constraints"),
