@@ -42,6 +42,22 @@ SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
 SCALE_TARGET = "com.openfaas.scale.target"
 DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
 
+# Annotations that relax the lock-down a function is deployed with (docs/security.md).
+CAPABILITIES = "com.faasbox.security.capabilities"
+NO_NEW_PRIVILEGES = "com.faasbox.security.no-new-privileges"
+PIDS_LIMIT = "com.faasbox.security.pids-limit"
+# What a function keeps of Docker's default capabilities: enough for an image that starts
+# as root to own its files and drop to its user (CHOWN, DAC_OVERRIDE, FOWNER, SETUID,
+# SETGID), signal children that did (KILL) and listen below 1024 (NET_BIND_SERVICE).
+# Gone: NET_RAW (forged packets on the functions network), MKNOD, SYS_CHROOT, SETFCAP,
+# SETPCAP, FSETID, AUDIT_WRITE.
+MINIMAL_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID",
+)  # fmt: skip
+# Threads count as pids: 1,024 fits a JVM or a busy fork-mode watchdog and stops a fork bomb.
+DEFAULT_PIDS_LIMIT = 1024
+_CAPABILITY = re.compile(r"(?:CAP_)?([A-Z_]{2,32})")
+
 _MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?", re.IGNORECASE)
 _CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
 _WHOLE = re.compile(r"[0-9]+")
@@ -122,6 +138,38 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Security:
+    """The lock-down of one function: `capabilities` None keeps Docker's default set;
+    `pids_limit` 0 means no limit."""
+
+    capabilities: tuple[str, ...] | None = MINIMAL_CAPABILITIES
+    no_new_privileges: bool = True
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+
+
+def security(annotations: Mapping[str, str]) -> Security:
+    """The lock-down with the relaxations a function's annotations ask for."""
+    caps: tuple[str, ...] | None = MINIMAL_CAPABILITIES
+    raw = annotations.get(CAPABILITIES, "").strip()
+    if raw == "default":
+        caps = None
+    elif raw:
+        extra = [c.strip().upper() for c in raw.split(",") if c.strip()]
+        matches = [_CAPABILITY.fullmatch(c) for c in extra]
+        if not all(matches):
+            raise InvalidRequest(
+                f"annotation {CAPABILITIES}={raw[:80]!r}: give capability names "
+                "(e.g. NET_RAW,SYS_PTRACE) or `default`"
+            )
+        caps = tuple(sorted({*MINIMAL_CAPABILITIES, *(m.group(1) for m in matches if m)}))
+    nnp = annotations.get(NO_NEW_PRIVILEGES, "true").strip().lower()
+    if nnp not in ("true", "false"):
+        raise InvalidRequest(f"annotation {NO_NEW_PRIVILEGES} must be true or false")
+    pids = _int_label(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    return Security(capabilities=caps, no_new_privileges=nnp == "true", pids_limit=pids)
+
+
+@dataclass(frozen=True)
 class Deployment:
     service: str
     image: str
@@ -140,6 +188,10 @@ class Deployment:
     @property
     def min_replicas(self) -> int:
         return scale_bounds(self.labels)[0]
+
+    @property
+    def security(self) -> Security:
+        return security(self.annotations)
 
 
 def _no_nul(key: str, *texts: str) -> None:
@@ -207,7 +259,9 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
     return Resources(memory=memory, cpu=cpu)
 
 
-def _int_label(labels: Mapping[str, str], key: str, default: int, high: int) -> int:
+def _int_label(
+    labels: Mapping[str, str], key: str, default: int, high: int, what: str = "label"
+) -> int:
     """ASCII digits only (int() also takes `+5`, `1_0` and other scripts' digits),
     bounded before conversion so a thousand-digit label costs nothing."""
     raw = labels.get(key)
@@ -215,11 +269,11 @@ def _int_label(labels: Mapping[str, str], key: str, default: int, high: int) -> 
         return default
     raw = raw.strip()
     if raw.startswith("-"):
-        raise InvalidRequest(f"label {key}={raw[:40]!r} must not be negative")
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must not be negative")
     if not _WHOLE.fullmatch(raw):
-        raise InvalidRequest(f"label {key}={raw[:40]!r} must be a whole number")
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be a whole number")
     if len(raw) > len(str(high)) or int(raw) > high:
-        raise InvalidRequest(f"label {key}={raw[:40]!r} must be between 0 and {high}")
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be between 0 and {high}")
     return int(raw)
 
 
@@ -252,6 +306,8 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     secrets = _string_list(body, "secrets")
     for secret in secrets:
         check_secret_name(secret)
+    annotations = _string_map(body, "annotations")
+    security(annotations)
     return Deployment(
         service=service,
         image=image,
@@ -259,7 +315,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
         env_process=_string(body, "envProcess"),
         env_vars=_env_vars(body),
         labels=labels,
-        annotations=_string_map(body, "annotations"),
+        annotations=annotations,
         constraints=_string_list(body, "constraints"),
         secrets=secrets,
         limits=_resources(body, "limits"),

@@ -112,6 +112,7 @@ class Config(NamedTuple):
     suppress_lock: bool
     max_inflight: int
     lock_path: str
+    no_new_privileges: bool
 
 
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -213,7 +214,22 @@ def load_config(env: Mapping[str, str]) -> Config:
         suppress_lock=_flag(env, "suppress_lock", False),
         max_inflight=_integer(env, "max_inflight", 0, 0, 1 << 30),
         lock_path=os.path.join(env.get("TMPDIR") or "/tmp", ".lock"),
+        no_new_privileges=_flag(env, "no_new_privileges", True),
     )
+
+
+def forbid_privilege_gain() -> None:
+    """PR_SET_NO_NEW_PRIVS for the watchdog and so for every child: a setuid file cannot
+    raise a request's privileges. Engines before Docker API 1.44 ignore the service flag
+    that would do this, so the watchdog does it itself. Linux only; elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_no_new_privs = 38
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        raise ConfigError(f"cannot set no_new_privileges: {os.strerror(ctypes.get_errno())}")
 
 
 # --- logging ---------------------------------------------------------------------------
@@ -1460,6 +1476,8 @@ def main(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     try:
         config = load_config(os.environ)
+        if config.no_new_privileges:
+            forbid_privilege_gain()
         server = Server(config, loop, Reaper(loop))
         return loop.run_until_complete(server.run())
     except ConfigError as exc:

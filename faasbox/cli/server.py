@@ -17,6 +17,7 @@ import uvicorn
 from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_create
 from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
+from faasbox.engine import secrets
 from faasbox.engine.client import Engine
 from faasbox.engine.swarm import ensure_network, ensure_swarm
 
@@ -108,6 +109,7 @@ async def serve(settings: Settings) -> None:
     try:
         await ensure_swarm(engine)
         network_id = await ensure_network(engine, settings.network)
+        await secrets.adopt(engine, settings.network, network_id)
         credentials = _credentials(settings)
         app = Faasbox(settings, credentials, engine, network_id, started_at=started)
         config = uvicorn.Config(

@@ -27,6 +27,9 @@ RESOURCES_LABEL = "com.faasbox.resources"
 UID_LABEL = "com.openfaas.uid"
 SECRETS_DIR = "/var/openfaas/secrets/"
 INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL}
+# Told to the faasbox watchdog when a function's no-new-privileges is relaxed: engines
+# before API 1.44 ignore the spec's flag, so the watchdog sets it for its children itself.
+WATCHDOG_NNP_OFF = "no_new_privileges=false"
 
 
 def service_labels(deployment: Deployment) -> dict[str, str]:
@@ -73,13 +76,15 @@ def service_spec(
     if deployment.read_only_root_filesystem:
         # The watchdog's lock file lives in /tmp.
         container["Mounts"] = [{"Type": "tmpfs", "Target": "/tmp"}]
+    limits = _resources(deployment.limits)
+    _lock_down(deployment, container, limits)
     return {
         "Name": deployment.service,
         "Labels": labels,
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {
-                "Limits": _resources(deployment.limits),
+                "Limits": limits,
                 "Reservations": _resources(deployment.requests),
             },
             "RestartPolicy": {"Condition": "any", "Delay": 5_000_000_000, "MaxAttempts": 0},
@@ -91,6 +96,21 @@ def service_spec(
         "RollbackConfig": {"Parallelism": 1, "FailureAction": "pause"},
         "EndpointSpec": {"Mode": "dnsrr"},
     }
+
+
+def _lock_down(deployment: Deployment, container: dict[str, Any], limits: dict[str, int]) -> None:
+    """Capabilities cut to a minimal set, no privilege gain through setuid files, a pids
+    limit; each relaxed by the function's annotations (deployment.security)."""
+    security = deployment.security
+    if security.capabilities is not None:
+        container["CapabilityDrop"] = ["ALL"]
+        container["CapabilityAdd"] = [f"CAP_{c}" for c in security.capabilities]
+    if security.no_new_privileges:
+        container["Privileges"] = {"NoNewPrivileges": True}
+    else:
+        container["Env"].append(WATCHDOG_NNP_OFF)
+    if security.pids_limit:
+        limits["Pids"] = security.pids_limit
 
 
 def secret_ref(secret_id: str, swarm_name: str, name: str) -> dict[str, Any]:
@@ -136,6 +156,8 @@ def status_fields(service: dict[str, Any], namespace: str) -> dict[str, Any]:
     env_vars: dict[str, str] = {}
     env_process = ""
     for entry in container.get("Env") or []:
+        if entry == WATCHDOG_NNP_OFF and container.get("Privileges") is None:
+            continue  # ours, from the annotation, not the caller's envVars
         key, _, value = entry.partition("=")
         if key == "fprocess":
             env_process = value
