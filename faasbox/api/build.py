@@ -51,8 +51,7 @@ async def build(request: Request) -> Response:
     context = upload
     try:
         await _receive(request, upload, limit)
-        context = archive.plain_tar(upload, limit)
-        archive.check_members(context)
+        context = await asyncio.to_thread(archive.checked_tar, upload, limit)
     except ContextError as exc:
         _close(upload, context)
         return error(413 if isinstance(exc, ArchiveTooLarge) else 400, str(exc))
