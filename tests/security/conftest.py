@@ -1,0 +1,108 @@
+"""The hostile-client suite: shared fixtures, raw sockets, and the closing probe count.
+
+Every test here is one probe (or one family of probes) of what an attacker would try;
+the run ends with `N probes, F failed` so a report can quote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.engine import PYTHON_BASE, REPO, build_image, ensure_base, image_exists, unique
+from tests.support.server import Server
+from tests.watchdog.harness import Watchdog
+
+HERE = Path(__file__).resolve().parent
+LOCKDOWN_IMAGE = "faasbox-test/fb14-lockdown:wd"
+_counts = {"probes": 0, "failed": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not Path(str(report.fspath)).resolve().is_relative_to(HERE):
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _counts["probes"] += 1
+        if report.failed:
+            _counts["failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _counts["probes"]:
+        terminalreporter.write_line(f"{_counts['probes']} probes, {_counts['failed']} failed")
+
+
+def exchange(port: int, raw: bytes, host: str = "127.0.0.1", timeout: float = 10) -> bytes:
+    """Send raw bytes, read until the server closes (or the timeout): what came back."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return answer
+
+
+def status_of(answer: bytes) -> int:
+    parts = answer.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+@pytest.fixture(scope="session")
+def box(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """This suite's own faasbox (fresh state dir, own network), defaults otherwise."""
+    server = Server(state_dir=tmp_path_factory.mktemp("fb14-state"), network=unique("fb14-net"))
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def lockdown_image(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The dockerfile template as it ships, with this checkout's watchdog: what
+    `faasbox build` makes of a `lang: dockerfile` function. Tagged by the watchdog's
+    hash, so a changed watchdog is rebuilt."""
+    source = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
+    tag = f"{LOCKDOWN_IMAGE}-{hashlib.sha256(source).hexdigest()[:10]}"
+    if not image_exists(tag):
+        ensure_base()
+        context = tmp_path_factory.mktemp("fb14-lockdown")
+        template = REPO / "templates" / "dockerfile" / "function" / "Dockerfile"
+        (context / "Dockerfile").write_bytes(template.read_bytes())
+        (context / "fwatchdog.py").write_bytes(source)
+        build_image(context, tag, BASE_IMAGE=PYTHON_BASE)
+    return tag
+
+
+@pytest.fixture
+def watchdog(tmp_path: Path) -> Iterator[Callable[..., Watchdog]]:
+    """Local watchdog processes (as in tests/watchdog), stopped after the test."""
+    made: list[Watchdog] = []
+
+    def factory(**env: str) -> Watchdog:
+        workdir = tmp_path / f"wd{len(made)}"
+        workdir.mkdir()
+        made.append(Watchdog(workdir, env).start())
+        return made[-1]
+
+    yield factory
+    for one in made:
+        if one.proc is not None and one.proc.poll() is None:
+            one.proc.kill()
+            one.proc.wait()
+
+
+def container_of(service: str) -> str:
+    ids = subprocess.run(
+        ["/usr/bin/docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert ids, f"no running container for {service}"
+    return ids[0]
