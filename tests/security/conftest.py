@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine import PYTHON_BASE, REPO, build_image, ensure_base, image_exists, unique
+from tests.support.engine import (
+    PYTHON_BASE,
+    REPO,
+    build_image,
+    docker,
+    ensure_base,
+    image_exists,
+    unique,
+)
 from tests.support.server import Server
 from tests.watchdog.harness import Watchdog
 
@@ -100,9 +107,6 @@ def watchdog(tmp_path: Path) -> Iterator[Callable[..., Watchdog]]:
 
 
 def container_of(service: str) -> str:
-    ids = subprocess.run(
-        ["/usr/bin/docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    ids = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}").split()
     assert ids, f"no running container for {service}"
     return ids[0]
