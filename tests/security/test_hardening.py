@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,8 @@ def status_lines(api_url: str, name: str) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
-def host_config(service: str) -> dict[str, object]:
-    config: dict[str, object] = json.loads(
+def host_config(service: str) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(
         docker("inspect", container_of(service), "--format", "{{json .HostConfig}}")
     )
     return config
