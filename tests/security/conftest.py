@@ -6,27 +6,18 @@ the run ends with `N probes, F failed` so a report can quote it.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine import (
-    PYTHON_BASE,
-    REPO,
-    build_image,
-    docker,
-    ensure_base,
-    image_exists,
-    unique,
-)
+from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, unique
+from tests.support.images import built_image
 from tests.support.server import Server
 from tests.watchdog.harness import Watchdog
 
 HERE = Path(__file__).resolve().parent
-LOCKDOWN_IMAGE = "faasbox-test/fb14-lockdown:wd"
 _counts = {"probes": 0, "failed": 0}
 
 
@@ -65,27 +56,21 @@ def status_of(answer: bytes) -> int:
 @pytest.fixture(scope="session")
 def box(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """This suite's own faasbox (fresh state dir, own network), defaults otherwise."""
-    server = Server(state_dir=tmp_path_factory.mktemp("fb14-state"), network=unique("fb14-net"))
-    server.start()
-    yield server
-    server.cleanup()
+    state = tmp_path_factory.mktemp("fb14-state")
+    with Server(state_dir=state, network=unique("fb14-net")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def lockdown_image(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+def lockdown_image(engine_ready: None) -> str:
     """The dockerfile template as it ships, with this checkout's watchdog: what
-    `faasbox build` makes of a `lang: dockerfile` function. Tagged by the watchdog's
-    hash, so a changed watchdog is rebuilt."""
-    source = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
-    tag = f"{LOCKDOWN_IMAGE}-{hashlib.sha256(source).hexdigest()[:10]}"
-    if not image_exists(tag):
-        ensure_base()
-        context = tmp_path_factory.mktemp("fb14-lockdown")
-        template = REPO / "templates" / "dockerfile" / "function" / "Dockerfile"
-        (context / "Dockerfile").write_bytes(template.read_bytes())
-        (context / "fwatchdog.py").write_bytes(source)
-        build_image(context, tag, BASE_IMAGE=PYTHON_BASE)
-    return tag
+    `faasbox build` makes of a `lang: dockerfile` function."""
+    ensure_base()
+    context = {
+        "Dockerfile": REPO / "templates" / "dockerfile" / "function" / "Dockerfile",
+        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+    }
+    return built_image("fb14-lockdown", context, base=None, BASE_IMAGE=PYTHON_BASE)
 
 
 @pytest.fixture
