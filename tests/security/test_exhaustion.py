@@ -117,7 +117,10 @@ def target(box: Server, lockdown_image: str) -> Iterator[tuple[str, int]]:
     """A deployed faasbox-watchdog function (fork mode, cat) and its watchdog's host pid."""
     name = unique("fb14-leak")
     with box.client() as api:
-        assert deploy(api, name, lockdown_image).status_code == 202
+        # One replica, whatever the load: the autoscaler must not add (or, on the way
+        # down, remove) the very replica being measured.
+        one = {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "1"}
+        assert deploy(api, name, lockdown_image, labels=one).status_code == 202
         try:
             wait_for(api, name, available=1)
             pid = int(docker("inspect", container_of(name), "--format", "{{.State.Pid}}"))
