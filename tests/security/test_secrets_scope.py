@@ -90,3 +90,34 @@ def test_own_secrets_still_mount(box: Server, probe: str) -> None:
                 if gone.status_code != 409:
                     break
                 time.sleep(0.5)
+
+
+def test_secrets_its_functions_already_mount_are_adopted_at_start(
+    make_server: Callable[..., Server], probe: str
+) -> None:
+    """An upgrade from a faasbox that did not label secrets breaks no function: what its
+    own functions mount becomes its own; nothing else does."""
+    server = make_server(network=unique("fb14-adopt"))
+    server.start()
+    secret, stray, name = unique("fb14-legacy"), unique("fb14-stray"), unique("fb14-old")
+    for each in (secret, stray):
+        docker("secret", "create", "--label", "com.openfaas.owner=openfaas", each, "/etc/hostname")
+    try:
+        docker(
+            "service", "create", "--detach", "--name", name, "--network", server.network,
+            "--label", "function=true", "--label", f"com.openfaas.function={name}",
+            "--secret", f"source={secret},target=/var/openfaas/secrets/{secret}", probe,
+        )  # fmt: skip
+        assert secret not in names(server)
+        server.stop()
+        server.start()
+        assert secret in names(server) and stray not in names(server)
+        assert "is now its own" in server.logs()
+    finally:
+        docker("service", "rm", name, check=False)
+        for each in (secret, stray):
+            for _ in range(60):
+                if not docker("secret", "rm", each, check=False):
+                    time.sleep(0.5)
+                    continue
+                break
