@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from faasbox.deployment import (
+    NO_NEW_PRIVILEGES,
     Deployment,
     Resources,
     memory_bytes,
@@ -105,16 +106,16 @@ def service_spec(
 def _lock_down(deployment: Deployment, container: dict[str, Any], limits: dict[str, int]) -> None:
     """Capabilities cut to a minimal set, no privilege gain through setuid files, a pids
     limit; each relaxed by the function's annotations (deployment.security)."""
-    security = deployment.security
-    if security.capabilities is not None:
+    lock = deployment.security
+    if lock.capabilities is not None:
         container["CapabilityDrop"] = ["ALL"]
-        container["CapabilityAdd"] = [f"CAP_{c}" for c in security.capabilities]
-    if security.no_new_privileges:
+        container["CapabilityAdd"] = [f"CAP_{c}" for c in lock.capabilities]
+    if lock.no_new_privileges:
         container["Privileges"] = {"NoNewPrivileges": True}
     else:
         container["Env"].append(WATCHDOG_NNP_OFF)
-    if security.pids_limit:
-        limits["Pids"] = security.pids_limit
+    if lock.pids_limit:
+        limits["Pids"] = lock.pids_limit
 
 
 def secret_ref(secret_id: str, swarm_name: str, name: str) -> dict[str, Any]:
@@ -160,8 +161,9 @@ def status_fields(service: dict[str, Any], namespace: str) -> dict[str, Any]:
     labels[NAME_LABEL] = spec["Name"]
     env_vars: dict[str, str] = {}
     env_process = ""
+    relaxed = annotations.get(NO_NEW_PRIVILEGES, "").strip().lower() == "false"
     for entry in container.get("Env") or []:
-        if entry == WATCHDOG_NNP_OFF and container.get("Privileges") is None:
+        if relaxed and entry == WATCHDOG_NNP_OFF:
             continue  # ours, from the annotation, not the caller's envVars
         key, _, value = entry.partition("=")
         if key == "fprocess":
