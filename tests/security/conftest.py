@@ -7,7 +7,7 @@ the run ends with `N probes, F failed` so a report can quote it.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,10 @@ import pytest
 from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, unique
 from tests.support.images import built_image
 from tests.support.server import Server
-from tests.watchdog.harness import Watchdog
+from tests.watchdog.conftest import make_watchdog
 
+# The watchdog suite's factory: local watchdog processes, each closed with its children.
+__all__ = ["make_watchdog"]
 HERE = Path(__file__).resolve().parent
 _counts = {"probes": 0, "failed": 0}
 
@@ -71,24 +73,6 @@ def lockdown_image(engine_ready: None) -> str:
         "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
     }
     return built_image("fb14-lockdown", context, base=None, BASE_IMAGE=PYTHON_BASE)
-
-
-@pytest.fixture
-def watchdog(tmp_path: Path) -> Iterator[Callable[..., Watchdog]]:
-    """Local watchdog processes (as in tests/watchdog), stopped after the test."""
-    made: list[Watchdog] = []
-
-    def factory(**env: str) -> Watchdog:
-        workdir = tmp_path / f"wd{len(made)}"
-        workdir.mkdir()
-        made.append(Watchdog(workdir, env).start())
-        return made[-1]
-
-    yield factory
-    for one in made:
-        if one.proc is not None and one.proc.poll() is None:
-            one.proc.kill()
-            one.proc.wait()
 
 
 def container_of(service: str) -> str:

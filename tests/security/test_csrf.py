@@ -29,16 +29,20 @@ def raw_call(box: Server, method: str, path: str, body: bytes, headers: dict[str
     return exchange(box.port, head.encode() + b"\r\n" + body)
 
 
+# Named per run, so anything a failing probe does create is swept after the suite.
+VICTIM = unique("fb14-csrf")
 CALLS = [
-    ("POST", "/system/functions", b'{"service":"fb14-csrf","image":"faasbox-test/probe:2"}'),
-    ("POST", "/system/secrets", b'{"name":"fb14-csrf","value":"stolen"}'),
-    ("POST", "/system/scale-function/fb14-csrf", b'{"replicas":0}'),
-    ("DELETE", "/system/functions", b'{"functionName":"fb14-csrf"}'),
+    ("POST", "/system/functions", f'{{"service":"{VICTIM}","image":"x"}}'.encode()),
+    ("POST", "/system/secrets", f'{{"name":"{VICTIM}","value":"stolen"}}'.encode()),
+    ("POST", f"/system/scale-function/{VICTIM}", b'{"replicas":0}'),
+    ("DELETE", "/system/functions", f'{{"functionName":"{VICTIM}"}}'.encode()),
 ]
 
 
 @pytest.mark.parametrize("kind", SIMPLE_TYPES, ids=["text", "form", "multipart", "none"])
-@pytest.mark.parametrize(("method", "path", "body"), CALLS, ids=[c[1] + c[0] for c in CALLS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), CALLS, ids=["deploy", "secret", "scale", "delete"]
+)
 def test_simple_request_types_are_415(
     box: Server, kind: str, method: str, path: str, body: bytes
 ) -> None:
@@ -59,13 +63,14 @@ def test_simple_request_types_are_415(
     ids=["origin", "null-origin", "cross-site", "same-site", "other-port"],
 )
 def test_cross_site_json_is_403(box: Server, headers: dict[str, str]) -> None:
-    body = b'{"name":"fb14-csrf2","value":"stolen"}'
+    name = unique("fb14-csrf")
+    body = f'{{"name":"{name}","value":"stolen"}}'.encode()
     answer = raw_call(
         box, "POST", "/system/secrets", body, {"Content-Type": "application/json", **headers}
     )
     assert status_of(answer) == 403, answer[:300]
     with box.client() as api:
-        assert "fb14-csrf2" not in [s["name"] for s in api.get("/system/secrets").json()]
+        assert name not in [s["name"] for s in api.get("/system/secrets").json()]
 
 
 def test_same_origin_and_cli_requests_pass(box: Server) -> None:
@@ -93,9 +98,9 @@ def test_the_guard_holds_without_auth(make_server: object) -> None:
     assert callable(make_server)
     server = make_server(network=unique("fb14-noauth"), env={"FAASBOX_AUTH": "false"})
     server.start()
+    body = f'{{"name":"{unique("fb14-csrf")}","value":"v"}}'.encode()
     raw = (
         f"POST /system/secrets HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-        "Content-Type: text/plain\r\nContent-Length: 30\r\nConnection: close\r\n\r\n"
-        '{"name":"fb14-x","value":"v"} '
-    ).encode()
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
     assert status_of(exchange(server.port, raw)) == 415

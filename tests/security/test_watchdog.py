@@ -8,15 +8,13 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.security.conftest import exchange, status_of
+from tests.watchdog.conftest import MakeWatchdog
 from tests.watchdog.harness import Watchdog, free_port, wait_until
-
-MakeWatchdog = Callable[..., Watchdog]
 
 
 def request(path: str = "/", extra: bytes = b"", body: bytes = b"") -> bytes:
@@ -29,8 +27,8 @@ def request(path: str = "/", extra: bytes = b"", body: bytes = b"") -> bytes:
     )
 
 
-def test_nul_in_the_environment_is_400_and_leaks_no_fd(watchdog: MakeWatchdog) -> None:
-    wd = watchdog(fprocess="cat")
+def test_nul_in_the_environment_is_400_and_leaks_no_fd(make_watchdog: MakeWatchdog) -> None:
+    wd = make_watchdog(fprocess="cat")
     exchange(wd.port, request("/ok"))  # warm: lazily opened files are not a leak
     before = wd.descriptors()
     for _ in range(300):
@@ -50,14 +48,14 @@ def test_nul_in_the_environment_is_400_and_leaks_no_fd(watchdog: MakeWatchdog) -
     ],
     ids=["nul-header", "bare-lf", "bare-cr"],
 )
-def test_control_bytes_in_the_head_are_400(watchdog: MakeWatchdog, head: bytes) -> None:
-    wd = watchdog(fprocess="cat")
+def test_control_bytes_in_the_head_are_400(make_watchdog: MakeWatchdog, head: bytes) -> None:
+    wd = make_watchdog(fprocess="cat")
     assert status_of(exchange(wd.port, request("/", head))) == 400
 
 
 @pytest.mark.parametrize("size", [b"-1", b"0x10", b"1_0", b"+5", b" 5", b"5 5", b"", b"1" * 17])
-def test_chunk_sizes_are_hex_only(watchdog: MakeWatchdog, size: bytes) -> None:
-    wd = watchdog(fprocess="cat")
+def test_chunk_sizes_are_hex_only(make_watchdog: MakeWatchdog, size: bytes) -> None:
+    wd = make_watchdog(fprocess="cat")
     raw = (
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         + size
@@ -79,17 +77,17 @@ def test_chunk_sizes_are_hex_only(watchdog: MakeWatchdog, size: bytes) -> None:
     ],
     ids=["xchunked", "chunked-identity", "two-te", "two-lengths", "superscript-2", "plus-5"],
 )
-def test_ambiguous_framing_is_400(watchdog: MakeWatchdog, framing: bytes) -> None:
-    wd = watchdog(fprocess="cat")
+def test_ambiguous_framing_is_400(make_watchdog: MakeWatchdog, framing: bytes) -> None:
+    wd = make_watchdog(fprocess="cat")
     answer = exchange(wd.port, b"POST / HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\nhello")
     assert status_of(answer) == 400, answer[:200]
     assert wd.proc is not None and wd.proc.poll() is None
 
 
-def test_a_trailer_never_reaches_the_function(watchdog: MakeWatchdog, tmp_path: Path) -> None:
+def test_a_trailer_never_reaches_the_function(make_watchdog: MakeWatchdog, tmp_path: Path) -> None:
     dump = tmp_path / "env.py"
     dump.write_text("import json, os, sys\nsys.stdin.read()\nprint(json.dumps(dict(os.environ)))\n")
-    wd = watchdog(fprocess=f"{sys.executable} {dump}")
+    wd = make_watchdog(fprocess=f"{sys.executable} {dump}")
     raw = (
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         b"5\r\nhello\r\n0\r\nX-Trailer-Injected: yes\r\n\r\n"
@@ -122,11 +120,11 @@ RAW_UPSTREAM = textwrap.dedent(
 )
 
 
-def raw_upstream(watchdog: MakeWatchdog, tmp_path: Path, answer: bytes) -> Watchdog:
+def raw_upstream(make_watchdog: MakeWatchdog, tmp_path: Path, answer: bytes) -> Watchdog:
     app = tmp_path / "upstream.py"
     app.write_text(RAW_UPSTREAM)
     port = free_port()
-    return watchdog(
+    return make_watchdog(
         mode="http",
         fprocess=f"{sys.executable} {app} {port}",
         upstream_url=f"http://127.0.0.1:{port}",
@@ -135,11 +133,11 @@ def raw_upstream(watchdog: MakeWatchdog, tmp_path: Path, answer: bytes) -> Watch
 
 
 def test_an_interim_100_from_the_upstream_is_not_the_answer(
-    watchdog: MakeWatchdog, tmp_path: Path
+    make_watchdog: MakeWatchdog, tmp_path: Path
 ) -> None:
     interim = b"HTTP/1.1 100 Continue\r\n\r\n"
     final = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfinal"
-    wd = raw_upstream(watchdog, tmp_path, interim + final)
+    wd = raw_upstream(make_watchdog, tmp_path, interim + final)
     answer = exchange(wd.port, request("/"))
     assert status_of(answer) == 200, answer[:300]
     assert answer.endswith(b"final")
@@ -147,10 +145,10 @@ def test_an_interim_100_from_the_upstream_is_not_the_answer(
 
 
 def test_an_upstream_chunk_size_that_is_not_hex_is_refused(
-    watchdog: MakeWatchdog, tmp_path: Path
+    make_watchdog: MakeWatchdog, tmp_path: Path
 ) -> None:
     bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"
-    wd = raw_upstream(watchdog, tmp_path, bad)
+    wd = raw_upstream(make_watchdog, tmp_path, bad)
     answer = exchange(wd.port, request("/"))
     assert b"hello" not in answer.split(b"\r\n\r\n", 1)[-1], answer[:300]
     assert wd.proc is not None and wd.proc.poll() is None
