@@ -220,8 +220,8 @@ def load_config(env: Mapping[str, str]) -> Config:
 
 def forbid_privilege_gain() -> None:
     """PR_SET_NO_NEW_PRIVS for the watchdog and so for every child: a setuid file cannot
-    raise a request's privileges. Engines before Docker API 1.44 ignore the service flag
-    that would do this, so the watchdog does it itself. Linux only; elsewhere a no-op."""
+    raise a request's privileges. Older engines (20.10) ignore the service flag that would
+    do this, so the watchdog does it itself. Linux only; elsewhere a no-op."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes

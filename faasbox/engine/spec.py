@@ -33,7 +33,7 @@ NAME_LABEL = "faas_function"
 SECRETS_DIR = "/var/openfaas/secrets/"
 INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL, NAME_LABEL}
 # Told to the faasbox watchdog when a function's no-new-privileges is relaxed: engines
-# before API 1.44 ignore the spec's flag, so the watchdog sets it for its children itself.
+# that predate the spec's flag (20.10 does) ignore it, so the watchdog sets it itself.
 WATCHDOG_NNP_OFF = "no_new_privileges=false"
 
 
