@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -121,7 +121,7 @@ class _Held:
     sent: bool = field(default=False, compare=False)
 
 
-async def _reordered(lines: AsyncIterator[LogLine], window: float) -> AsyncIterator[LogLine]:
+async def _reordered(lines: AsyncIterator[LogLine], window: float) -> AsyncGenerator[LogLine, None]:
     """`lines` in timestamp order within `window` seconds of arrival (see the module)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[LogLine | None] = asyncio.Queue()
