@@ -12,7 +12,7 @@ import { Series, chart, parseMetrics, totals } from "./metrics.js";
 const REFRESH_MS = 3000;
 const METRICS_MS = 5000;
 const HISTORY_MS = 60 * 60 * 1000; // kept in localStorage, one point per METRICS_MS
-const WINDOW_MS = 15 * 60 * 1000; // drawn
+const WINDOW_MS = 5 * 60 * 1000; // drawn at least; up to all the history kept
 
 function pairs(map) {
   const entries = Object.entries(map ?? {});
@@ -126,15 +126,16 @@ function chartCard(name) {
   const charts = h("div", { class: "charts" });
   function draw() {
     const to = Date.now();
-    const from = to - WINDOW_MS;
     series.points = series.points.filter((p) => p.at > to - HISTORY_MS);
+    const oldest = series.points[0]?.at ?? to;
+    const from = to - Math.max(WINDOW_MS, to - oldest + METRICS_MS);
     if (!series.points.length) {
       charts.replaceChildren(h("p", { class: "muted", "data-testid": "chart-empty" }, `Collecting: the first point appears within ${(2 * METRICS_MS) / 1000} s.`));
       return;
     }
     const span = { from, to, step: METRICS_MS };
     charts.replaceChildren(
-      chart(series.points, { kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "", ...span }),
+      chart(series.points, { kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "calls", ...span }),
       chart(series.points, { kind: "line", title: "Mean latency", unit: "ms", ...span }),
     );
   }
@@ -150,7 +151,7 @@ function chartCard(name) {
     draw();
   }
   draw();
-  const legend = h("p", { class: "legend help" }, h("span", { class: "key calls" }), " calls ", h("span", { class: "key errors" }), " errors (5xx) · last 15 minutes, kept in this browser for an hour");
+  const legend = h("p", { class: "legend help" }, h("span", { class: "key calls" }), " calls ", h("span", { class: "key errors" }), " errors (5xx) · the last hour is kept in this browser");
   const card = h("section", { class: "card" }, h("h2", {}, "Traffic"), charts, legend);
   return { card, refresh };
 }
