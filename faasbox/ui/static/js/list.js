@@ -63,17 +63,21 @@ export function listView(root) {
   let loaded = false;
   let updated = "";
 
+  const sortBy = (key, down) => {
+    sort.key = key;
+    sort.down = down;
+    sessionStorage.setItem(SORT_KEY, JSON.stringify(sort));
+    draw();
+  };
   const headers = COLUMNS.map((column) => {
     const button = h("button", { type: "button", class: "sort" }, column.title);
     const th = h("th", { scope: "col", class: column.numeric ? "num" : null, "data-key": column.key }, button);
-    button.addEventListener("click", () => {
-      sort.down = sort.key === column.key ? !sort.down : column.numeric;
-      sort.key = column.key;
-      sessionStorage.setItem(SORT_KEY, JSON.stringify(sort));
-      draw();
-    });
+    button.addEventListener("click", () => sortBy(column.key, sort.key === column.key ? !sort.down : Boolean(column.numeric)));
     return th;
   });
+  // Phones show rows as cards, without the header row: the order is a menu there.
+  const order = h("select", { id: "list-sort" }, COLUMNS.map((c) => h("option", { value: c.key }, c.title)));
+  order.addEventListener("change", () => sortBy(order.value, Boolean(COLUMNS.find((c) => c.key === order.value).numeric)));
 
   function sorted(list) {
     const column = COLUMNS.find((c) => c.key === sort.key);
@@ -86,6 +90,7 @@ export function listView(root) {
   }
 
   function draw() {
+    order.value = sort.key;
     for (const th of headers) {
       if (th.dataset.key === sort.key) th.setAttribute("aria-sort", sort.down ? "descending" : "ascending");
       else th.removeAttribute("aria-sort");
@@ -107,7 +112,7 @@ export function listView(root) {
   filter.addEventListener("input", draw);
   root.append(
     h("div", { class: "heading" }, h("h1", {}, "Functions"), h("a", { class: "button primary", href: "#/new" }, "New function")),
-    h("div", { class: "filter" }, h("label", { for: "list-filter" }, "Filter"), filter),
+    h("div", { class: "filter" }, h("label", { for: "list-filter" }, "Filter"), filter, h("label", { for: "list-sort", class: "phone-only" }, "Sort"), h("span", { class: "phone-only" }, order)),
     h("table", { class: "functions" }, h("thead", {}, h("tr", {}, headers)), body),
     status,
   );
