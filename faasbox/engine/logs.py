@@ -20,7 +20,7 @@ import heapq
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from faasbox.engine.client import Engine
 
@@ -67,26 +67,48 @@ async def follow(
 ) -> AsyncIterator[LogLine]:
     """Lines oldest first; with follow=True, until the caller stops iterating.
 
-    `tail` counts lines over all tasks (the engine counts per task).
+    `tail` counts lines over all tasks (the engine counts per task), so a followed
+    read starts with a finished, sorted read and then follows from its last line.
     """
     params: dict[str, object] = {
         "stdout": 1,
         "stderr": 1,
         "timestamps": 1,
         "details": 1,
-        "follow": int(follow),
+        "follow": 0,
         "tail": "all" if tail is None else tail,
     }
     if since is not None:
         params["since"] = f"{since.timestamp():.9f}"
-    arriving = _read(engine, service_id, params)
-    if not follow:
-        lines = sorted([line async for line in arriving], key=lambda line: line.order)
-        for line in lines[-tail:] if tail else lines:
+    backlog: list[LogLine] = []
+    if tail != 0 or not follow:
+        backlog = sorted([line async for line in _read(engine, service_id, params)], key=_order)
+        if tail:
+            backlog = backlog[-tail:]
+        for line in backlog:
             yield line
+    if not follow:
         return
-    async for line in _reordered(arriving, REORDER_WINDOW):
-        yield line
+    params.update(follow=1, tail="all" if backlog else 0)
+    if backlog:
+        params["since"] = _unix(backlog[-1].timestamp)
+    last = backlog[-1].order if backlog else ""
+    # The engine's `since` is inclusive: lines of the last backlog instant come again.
+    sent = {line for line in backlog if line.order == last}
+    async for line in _reordered(_read(engine, service_id, params), REORDER_WINDOW):
+        if line.order > last or (line.order == last and line not in sent):
+            yield line
+
+
+def _order(line: LogLine) -> str:
+    return line.order
+
+
+def _unix(timestamp: str) -> str:
+    """RFC 3339 (UTC, as the engine writes it) as the engine's `seconds.nanoseconds`."""
+    whole, _, fraction = timestamp.rstrip("Z").partition(".")
+    seconds = int(datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp())
+    return f"{seconds}.{fraction:0<9}"
 
 
 async def _read(

@@ -1,4 +1,4 @@
-"""One Chromium for the whole session, logged-in sessions, and one function the portal
+"""One Chromium for the browser tests, logged-in sessions, and one function the portal
 tests share (deploying is the slow part)."""
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ CMD ["python3", "/home/app/fwatchdog.py"]
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package, not session: Playwright's loop stays marked running while it is open,
+    # which would break asyncio tests collected after these.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -55,11 +55,12 @@ def logged_function(faasbox: Server, probe: str) -> Iterator[str]:
     with faasbox.client() as client:
         deploy(client, name, probe).raise_for_status()
         wait_for(client, name, available=1)
-        # The probe logs each call; wait until the engine has that line to tail.
-        client.get(f"/function/{name}").raise_for_status()
+        # The probe logs each call; call until the engine has such a line to tail (a
+        # replica that just turned ready may still refuse the very first call).
         deadline = time.monotonic() + 60
         while not client.get("/system/logs", params={"name": name, "tail": 1}).text:
             assert time.monotonic() < deadline, "the function never logged a line"
+            client.get(f"/function/{name}")
             time.sleep(0.5)
     yield name
     with faasbox.client() as client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from faasbox.engine.logs import LogLine, _reordered
+from faasbox.engine.logs import LogLine, _reordered, _unix
 
 
 def line(timestamp: str, instance: str = "a") -> LogLine:
@@ -74,3 +74,8 @@ def test_a_stopped_reader_stops_the_engine_read() -> None:
         return closed.is_set()
 
     assert asyncio.run(run())
+
+
+def test_since_is_sent_as_the_engines_seconds_and_nanoseconds() -> None:
+    assert _unix("2026-12-01T08:11:08.5Z") == "1796112668.500000000"
+    assert _unix("1970-01-01T00:00:01Z") == "1.000000000"
