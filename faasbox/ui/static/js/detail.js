@@ -135,7 +135,7 @@ function chartCard(name) {
     }
     const span = { from, to, step: METRICS_MS };
     charts.replaceChildren(
-      chart(series.points, { kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "calls", ...span }),
+      chart(series.points, { kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "req", ...span }),
       chart(series.points, { kind: "line", title: "Mean latency", unit: "ms", ...span }),
     );
   }
