@@ -20,7 +20,8 @@ export function orderKey(timestamp) {
 }
 
 export function logsPanel(name) {
-  const lines = h("div", { class: "logs mono", role: "log", "aria-label": "Logs", tabindex: 0 });
+  // role=log would announce every line as it comes; the status line says what matters.
+  const lines = h("div", { class: "logs mono", role: "log", "aria-label": "Logs", "aria-live": "off", tabindex: 0 });
   const status = h("span", { class: "muted", "data-testid": "logs-status" }, "connecting…");
   const search = h("input", { id: "logs-search", type: "search", placeholder: "text or task", autocomplete: "off" });
   const pause = h("button", { type: "button", "aria-pressed": "false" }, "Pause");
