@@ -3,8 +3,6 @@ tests share (deploying is the slow part)."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +10,8 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.support.api import deploy, wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, Session
-from tests.support.engine import PYTHON_BASE, REPO, build_image, ensure_base, image_exists, unique
+from tests.support.engine import REPO, unique
+from tests.support.images import Source, built_image
 from tests.support.server import Server
 
 # A classic-watchdog image without an fprocess of its own: the portal's fprocess field
@@ -44,17 +43,12 @@ def shots() -> None:
 
 
 @pytest.fixture(scope="session")
-def watchdog_image(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Tagged by the watchdog's content, so an unchanged watchdog is never rebuilt."""
-    source = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
-    digest = hashlib.sha256(source + DOCKERFILE.encode()).hexdigest()[:12]
-    tag = f"faasbox-test/ui-watchdog:{digest}"
-    if not image_exists(tag):
-        context = tmp_path_factory.mktemp("ui-image")
-        (context / "Dockerfile").write_text(DOCKERFILE)
-        shutil.copy(REPO / "watchdog" / "fwatchdog.py", context / "fwatchdog.py")
-        build_image(context, tag, BASE=ensure_base(PYTHON_BASE))
-    return tag
+def watchdog_image(engine_ready: None) -> str:
+    context: dict[str, Source] = {
+        "Dockerfile": DOCKERFILE,
+        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+    }
+    return built_image("ui-watchdog", context)
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ def test_func_c_from_create_to_delete(
     assert deployed["image"] == watchdog_image
     assert deployed["envProcess"] == "tr a-z A-Z"
     assert deployed["envVars"] == {"write_debug": "true", "GREETING": "hello"}
-    assert deployed["labels"] == {"team": "ui"}
+    assert deployed["labels"] == {"team": "ui", "faas_function": name}
     assert deployed["secrets"] == [secret]
     expect(page.locator(".config")).to_contain_text(secret)
 
@@ -226,7 +226,7 @@ def test_func_c_from_create_to_delete(
     expect(page.locator(".config")).to_contain_text("updated")
     updated = api_function(faasbox, name)
     assert updated["envVars"]["GREETING"] == "updated"
-    assert updated["labels"] == {"team": "ui"}
+    assert updated["labels"] == {"team": "ui", "faas_function": name}
     assert updated["secrets"] == [secret]
 
     # Delete, after saying so in the confirmation dialog.

@@ -7,6 +7,11 @@
 import { ApiError, deploy, getFunction, info, listSecrets, update } from "./api.js";
 import { formatPairs, h, parsePairs, toast } from "./dom.js";
 
+/** The labels a user set: the API adds faas_function (the name) to every answer. */
+function userLabels(labels) {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => key !== "faas_function"));
+}
+
 // Which field a server message is about, by how the message starts.
 const FIELD_OF = [
   [/^(function name|function \S+ already exists)/i, "service"],
@@ -135,7 +140,7 @@ export function formView(root, { name } = {}) {
       envProcess: text({ value: current?.envProcess ?? "", placeholder: "cat" }),
       network: text({ value: network, placeholder: "default" }),
       envVars: lines(formatPairs(current?.envVars), "KEY=value"),
-      labels: lines(formatPairs(current?.labels), "com.openfaas.scale.min=1"),
+      labels: lines(formatPairs(userLabels(current?.labels)), "com.openfaas.scale.min=1"),
       annotations: lines(formatPairs(current?.annotations), "topic=orders"),
       memory: text({ value: current?.limits?.memory ?? "", placeholder: "128M" }),
       cpu: text({ value: current?.limits?.cpu ?? "", placeholder: "0.5" }),
