@@ -113,6 +113,7 @@ def test_pages_on_both_viewports_meet_aa_contrast(
                 '"scaled to zero"',
                 "danger.filled",
                 "toast.bad",
+                '"f-image"',
             ):
                 assert drawn in measured, f"{drawn} was not measured"
 

@@ -80,7 +80,8 @@ CONTRAST_JS = """selector => {
     return rgb(getComputedStyle(document.body).backgroundColor);
   };
   return [...document.querySelectorAll(selector)]
-    .filter((el) => el.getClientRects().length && el.textContent.trim())
+    .filter((el) => el.getClientRects().length
+      && (el.matches("input, textarea, select") || el.textContent.trim()))
     .map((el) => {
       const style = getComputedStyle(el);
       const bg = behind(el);
@@ -88,7 +89,7 @@ CONTRAST_JS = """selector => {
       const outer = field ? behind(el.parentElement) : bg;
       return {
         what: `${el.tagName.toLowerCase()}.${[...el.classList].join(".")} `
-          + `"${el.textContent.trim().slice(0, 30)}"`,
+          + `"${(el.textContent.trim() || el.id).slice(0, 30)}"`,
         text: ratio(rgb(style.color), bg),
         border: field ? ratio(rgb(style.borderTopColor), outer) : null,
         disabled: el.matches(":disabled"),
