@@ -28,6 +28,8 @@ _TASK_KEY = "com.docker.swarm.task.id="
 REORDER_WINDOW = 0.5
 # A followed read holds at most this many lines; past it the oldest leave at once.
 _HELD_MAX = 5000
+# The most lines one answer sorts ("all" means these newest): bounded memory per request.
+BACKLOG_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -69,27 +71,27 @@ async def follow(
 
     `tail` counts lines over all tasks (the engine counts per task), so a followed
     read starts with a finished, sorted read and then follows from its last line.
+    No tail means the newest BACKLOG_MAX lines.
     """
+    tail = BACKLOG_MAX if tail is None else min(tail, BACKLOG_MAX)
     params: dict[str, object] = {
         "stdout": 1,
         "stderr": 1,
         "timestamps": 1,
         "details": 1,
         "follow": 0,
-        "tail": "all" if tail is None else tail,
+        "tail": tail,
     }
     if since is not None:
         params["since"] = f"{since.timestamp():.9f}"
-    backlog: list[LogLine] = []
-    if tail != 0 or not follow:
-        backlog = sorted([line async for line in _read(engine, service_id, params)], key=_order)
-        if tail:
-            backlog = backlog[-tail:]
-        for line in backlog:
-            yield line
+    lines = [line async for line in _read(engine, service_id, params)] if tail else []
+    backlog = sorted(lines, key=_order)[-tail:] if tail else []
+    for line in backlog:
+        yield line
     if not follow:
         return
-    params.update(follow=1, tail="all" if backlog else 0)
+    # From the backlog's last line on; with no backlog, whatever came since it was read.
+    params.update(follow=1, tail="all" if tail else 0)
     if backlog:
         params["since"] = _unix(backlog[-1].timestamp)
     last = backlog[-1].order if backlog else ""
