@@ -30,8 +30,10 @@ from faasbox.api import (
     logs,
     scale,
     secrets,
+    store,
 )
 from faasbox.api.auth import BasicAuth, Credentials
+from faasbox.api.csrf import CrossSiteGuard
 from faasbox.api.errors import error, handle
 from faasbox.config import Settings
 from faasbox.engine.client import Engine
@@ -97,6 +99,7 @@ ROUTES = [
     Route("/system/async/{name}", async_calls.overview, methods=["GET"]),
     Route("/system/async/{name}/{call_id}/replay", async_calls.replay, methods=["POST"]),
     Route("/system/async/{name}/{call_id}", async_calls.drop, methods=["DELETE"]),
+    Route("/system/store", store.get_store, methods=["GET"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]
 
@@ -131,8 +134,11 @@ class Faasbox:
                 ValueError: handle,
             },
         )
+        # The cross-site check sits inside auth (a stranger gets 401 first) and applies with
+        # --no-auth too, where any web page could otherwise drive the API.
+        checked = CrossSiteGuard(self.api)
         self.guarded: ASGIApp = (
-            BasicAuth(self.api, credentials, _GUARDED) if settings.auth else self.api
+            BasicAuth(checked, credentials, _GUARDED) if settings.auth else checked
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

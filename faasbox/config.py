@@ -85,6 +85,8 @@ class Settings:
     async_dead_age: float = 7 * 24 * 3600.0
     async_callback_attempts: int = 5
     async_callback_timeout: float = 10.0
+    # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
+    store: str = ""
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -124,6 +126,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "async_dead_age": ("FAASBOX_ASYNC_DEAD_AGE", None, parse_duration),
     "async_callback_attempts": ("FAASBOX_ASYNC_CALLBACK_ATTEMPTS", None, int),
     "async_callback_timeout": ("FAASBOX_ASYNC_CALLBACK_TIMEOUT", None, parse_duration),
+    "store": ("FAASBOX_STORE", None, str),
 }
 
 

@@ -7,22 +7,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e.test_ui import CHROMIUM, CHROMIUM_ARGS, Session
+from tests.support.browser import Session
 from tests.support.engine import REPO, unique
 from tests.support.images import built_image
 from tests.support.server import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -45,29 +37,25 @@ def failing(faasbox: Server, engine_ready: None) -> Iterator[str]:
 
 
 def test_dead_letter_is_shown_replayed_and_dropped(
-    browser: Browser, faasbox: Server, failing: str
+    session: Session, faasbox: Server, failing: str
 ) -> None:
     response = httpx.post(f"{faasbox.url}/async-function/{failing}?fail=1", timeout=30)
     assert response.status_code == 202
     call_id = response.headers["x-call-id"]
-    session = Session(browser, faasbox)
-    try:
-        page = session.page
-        page.goto(f"/ui/#/fn/{failing}")
-        counts = page.get_by_test_id("queue-counts")
-        expect(counts).to_have_text("0 queued · 0 in flight · 1 dead", timeout=30_000)
-        letters = page.get_by_test_id("dead-letters")
-        expect(letters).to_contain_text(call_id)
-        expect(letters).to_contain_text("500 after 1")
+    page = session.page
+    page.goto(f"/ui/#/fn/{failing}")
+    counts = page.get_by_test_id("queue-counts")
+    expect(counts).to_have_text("0 queued · 0 in flight · 1 dead", timeout=30_000)
+    letters = page.get_by_test_id("dead-letters")
+    expect(letters).to_contain_text(call_id)
+    expect(letters).to_contain_text("500 after 1")
 
-        page.get_by_role("button", name="Replay").click()
-        expect(page.get_by_text(f"Replayed {call_id}")).to_be_visible()
-        # It fails again (fail=1), so it comes back as a dead letter.
-        expect(letters).to_contain_text(call_id, timeout=30_000)
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_text(f"Replayed {call_id}")).to_be_visible()
+    # It fails again (fail=1), so it comes back as a dead letter.
+    expect(letters).to_contain_text(call_id, timeout=30_000)
 
-        page.get_by_role("button", name="Drop").click()
-        expect(page.get_by_text(f"Dropped {call_id}")).to_be_visible()
-        expect(page.get_by_text("No dead letters.")).to_be_visible()
-        expect(counts).to_have_text("0 queued · 0 in flight · 0 dead")
-    finally:
-        session.close()
+    page.get_by_role("button", name="Drop").click()
+    expect(page.get_by_text(f"Dropped {call_id}")).to_be_visible()
+    expect(page.get_by_text("No dead letters.")).to_be_visible()
+    expect(counts).to_have_text("0 queued · 0 in flight · 0 dead")

@@ -6,8 +6,11 @@ import { count, h, time } from "./dom.js";
 
 const LIMIT = 20;
 
+// State-changing /system calls say they are JSON (the server's cross-site guard).
 async function call(method, path) {
-  const response = await fetch(path, { method, headers: { Accept: "application/json" } });
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers });
   if (!response.ok) throw new ApiError(response.status, await messageOf(response));
   return response;
 }
