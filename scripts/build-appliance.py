@@ -1,0 +1,248 @@
+"""Build the faasbox appliance (Dockerfile.multiarch) for several platforms without buildx.
+
+    .venv/bin/python scripts/build-appliance.py [--platform linux/amd64,linux/arm64,linux/arm/v7]
+        [--tag faasbox/faasbox:latest] [--registry 127.0.0.1:5000] [--official-bases]
+
+Debian's docker.io 20.10 has BuildKit but no multi-platform builder, so each platform
+is one `docker build --platform` (foreign ones through qemu binfmt) with the CLI's own
+builder code (faasbox.builder.multiarch). Bases are made from Debian packages
+(scripts/offline-base.sh) unless --official-bases. The Python wheels every platform
+needs are fetched on this host with pip into .wheels/<machine>/ of the build context,
+so the image build needs no index; what PyPI has no wheel for (uvloop, httptools and
+PyYAML on armv7) is compiled once in the image's `wheelhouse` stage and kept there.
+
+Without --registry each platform becomes a local image `<tag>-<os>-<arch>[-<variant>]`.
+With it, those are pushed and a manifest list `<tag>` is assembled there (a registry on
+loopback needs no TLS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform as host
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from faasbox.builder import multiarch  # noqa: E402
+from faasbox.builder.engine_build import BuildRequest  # noqa: E402
+from faasbox.builder.errors import BuildFailed  # noqa: E402
+
+DOCKERFILE = REPO / "Dockerfile.multiarch"
+WHEELS = REPO / ".wheels"
+OFFICIAL = "python:3.11-slim-bookworm"
+# platform -> (`uname -m` inside it, pip platform tags PyPI uses for it)
+MACHINES = {
+    "linux/amd64": ("x86_64", ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_5_x86_64"]),
+    "linux/arm64": ("aarch64", ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]),
+    "linux/arm/v7": ("armv7l", ["manylinux_2_31_armv7l", "manylinux2014_armv7l"]),
+}  # fmt: skip
+BUILD_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev", "binutils")
+RUNTIME_PACKAGES = ("python3-minimal", "libpython3.11-stdlib")
+
+
+def _suffix(platform: str) -> str:
+    return "-" + platform.removeprefix("linux/").replace("/", "")
+
+
+def host_platform() -> str:
+    machine = host.machine()
+    return next(p for p, (m, _) in MACHINES.items() if m == machine or p.endswith(machine))
+
+
+def offline_bases(platform: str) -> tuple[str, str]:
+    """Build and runtime bases from Debian packages (reused when present)."""
+    suffix = "" if platform == host_platform() else _suffix(platform)
+    build = f"faasbox-base/python-build:3.11{suffix}"
+    runtime = f"faasbox-base/appliance-runtime:3.11{suffix}"
+    script = str(REPO / "scripts" / "offline-base.sh")
+    env = {**os.environ, "PLATFORM": "" if not suffix else platform}
+    subprocess.run(["bash", script, build, *BUILD_PACKAGES], check=True, env=env)
+    env["VARIANT"] = "extract"
+    subprocess.run(["bash", script, runtime, *RUNTIME_PACKAGES], check=True, env=env)
+    return build, runtime
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "-q", *args], capture_output=True, text=True, check=False
+    )
+
+
+def requirements() -> list[str]:
+    """faasbox's dependencies pinned as pip resolves them here, plus the build backend."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        done = _pip(
+            "install", "--dry-run", "--ignore-installed", "--report", str(report), str(REPO)
+        )
+        if done.returncode != 0:
+            raise BuildFailed("could not resolve faasbox's dependencies", done.stderr)
+        installs = json.loads(report.read_text())["install"]
+    pinned = [
+        f"{item['metadata']['name']}=={item['metadata']['version']}"
+        for item in installs
+        if item["metadata"]["name"] != "faasbox"
+    ]
+    backend = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    return pinned + list(backend)
+
+
+def _have(folder: Path, requirement: str) -> bool:
+    if "==" not in requirement:
+        return False
+    name, version = requirement.split("==")
+    stem = f"{name.replace('-', '_').lower()}-{version}"
+    return any(p.name.lower().replace("-", "_").startswith(stem.replace("-", "_")) for p in folder.iterdir())
+
+
+def _sdist_build_requires(sdist: Path) -> list[str]:
+    with tarfile.open(sdist) as tar:
+        member = next((m for m in tar.getmembers() if m.name.count("/") == 1
+                       and m.name.endswith("/pyproject.toml")), None)  # fmt: skip
+        if member is None:
+            return ["setuptools", "wheel"]
+        extracted = tar.extractfile(member)
+        assert extracted is not None
+        table = tomllib.loads(extracted.read().decode())
+    return list(table.get("build-system", {}).get("requires", ["setuptools", "wheel"]))
+
+
+def fetch_wheels(platform: str) -> list[Path]:
+    """Fill .wheels/<machine>/; returns the sdists that still need compiling for it."""
+    machine, tags = MACHINES[platform]
+    folder = WHEELS / machine
+    folder.mkdir(parents=True, exist_ok=True)
+    target = [arg for tag in tags for arg in ("--platform", tag)]
+    target += ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+               "--abi", "abi3", "--abi", "none", "--only-binary=:all:", "-d", str(folder)]  # fmt: skip
+    queue = requirements()
+    seen: set[str] = set()
+    sdists: list[Path] = []
+    while queue:
+        requirement = queue.pop(0)
+        if requirement in seen or _have(folder, requirement):
+            continue
+        seen.add(requirement)
+        wheel = _pip("download", "--no-deps", *target, requirement)
+        if wheel.returncode == 0:
+            continue
+        done = _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(folder), requirement)
+        if done.returncode != 0:
+            raise BuildFailed(f"pip has neither a wheel nor a source for {requirement}", done.stderr)
+        print(f"build-appliance: {requirement} has no {machine} wheel; compiling it", flush=True)
+        # Build requirements are fetched with their own dependencies, as pip's isolated
+        # build environment will install them from this folder alone.
+        for needed in _sdist_build_requires(max(folder.glob("*.tar.gz"), key=os.path.getmtime)):
+            done = _pip("download", *target, needed)
+            if done.returncode != 0:
+                raise BuildFailed(f"no wheel of {needed} (to build {requirement})", done.stderr)
+    return [p for p in folder.glob("*.tar.gz")] + [p for p in folder.glob("*.zip")]
+
+
+async def compile_sdists(platform: str, sdists: list[Path], bases: tuple[str, str]) -> None:
+    """Compile the sdists once in the `wheelhouse` stage (under qemu for a foreign
+    platform) and keep the wheels, so later builds install them in seconds."""
+    machine, _ = MACHINES[platform]
+    with tempfile.TemporaryDirectory(dir=WHEELS) as out:
+        request = BuildRequest(tag="", build_args={"PYTHON_IMAGE": bases[0]})
+        await multiarch.build_platform(
+            REPO, request, platform, _progress, dockerfile=DOCKERFILE,
+            output=("--target", "wheelhouse", "-o", f"type=local,dest={out}"),
+        )  # fmt: skip
+        for wheel in Path(out).glob("*.whl"):
+            wheel.rename(WHEELS / machine / wheel.name)
+    for sdist in sdists:
+        sdist.unlink()
+
+
+def _progress(line: str) -> None:
+    if line.startswith("#") and (" DONE " in line or "ERROR" in line or " CACHED" in line):
+        print(f"  {line}", flush=True)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--platform", default=",".join(MACHINES))
+    parser.add_argument("--tag", default="faasbox/faasbox:latest")
+    parser.add_argument("--registry", help="push there and assemble a manifest list")
+    parser.add_argument("--official-bases", action="store_true", help=f"use {OFFICIAL}")
+    args = parser.parse_args()
+    platforms = [p.strip() for p in args.platform.split(",") if p.strip()]
+    unknown = [p for p in platforms if p not in MACHINES]
+    if unknown:
+        parser.error(f"unknown platform {', '.join(unknown)} (known: {', '.join(MACHINES)})")
+    bases = {p: (OFFICIAL, OFFICIAL) if args.official_bases else offline_bases(p) for p in platforms}
+    for platform in platforms:
+        sdists = fetch_wheels(platform)
+        if sdists:
+            await compile_sdists(platform, sdists, bases[platform])
+    if args.registry:
+        return await _push(args, platforms, bases)
+    for platform in platforms:
+        build, runtime = bases[platform]
+        tag = multiarch.arch_tag(args.tag, platform)
+        print(f"build-appliance: {platform} -> {tag}", flush=True)
+        request = BuildRequest(tag=tag, build_args={"PYTHON_IMAGE": build, "RUNTIME_IMAGE": runtime})
+        await multiarch.build_platform(REPO, request, platform, _progress, dockerfile=DOCKERFILE)
+        _report(tag)
+    return 0
+
+
+async def _push(args: argparse.Namespace, platforms: list[str], bases: dict[str, tuple[str, str]]) -> int:
+    """Bases as manifest lists in the registry (one FROM for every platform), then the
+    CLI's multi-platform build, which pushes each platform and the list."""
+    names = []
+    for kind in (0, 1):
+        local = [bases[p][kind] for p in platforms]
+        if local[0] == OFFICIAL:
+            names.append(OFFICIAL)
+            continue
+        name = f"{args.registry}/{local[0].split(':')[0]}:3.11"
+        pushed = []
+        for platform, tag in zip(platforms, local, strict=True):
+            remote = f"{name}{_suffix(platform)}"
+            subprocess.run([multiarch.DOCKER, "tag", tag, remote], check=True)
+            subprocess.run([multiarch.DOCKER, "push", "-q", remote], check=True)
+            pushed.append(remote)
+        manifest = [multiarch.DOCKER, "manifest"]
+        subprocess.run([*manifest, "create", "--insecure", "--amend", name, *pushed], check=True)
+        subprocess.run([*manifest, "push", "--insecure", "--purge", name], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        names.append(name)
+    tag = f"{args.registry}/{args.tag}"
+    request = BuildRequest(
+        tag=tag,
+        platform=",".join(platforms),
+        build_args={"PYTHON_IMAGE": names[0], "RUNTIME_IMAGE": names[1]},
+    )
+    for arch_tag in await multiarch.build(REPO, request, _progress, dockerfile=DOCKERFILE):
+        _report(arch_tag)
+    print(f"build-appliance: manifest list {tag}", flush=True)
+    return 0
+
+
+def _report(tag: str) -> None:
+    size = subprocess.run(
+        [multiarch.DOCKER, "image", "inspect", "--format", "{{.Size}}", tag],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    if size:
+        print(f"build-appliance: {tag}: {int(size) / 1e6:.1f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main()))
+    except BuildFailed as exc:
+        print(f"build-appliance: {exc}", file=sys.stderr)
+        sys.exit(1)
