@@ -18,7 +18,7 @@ from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_crea
 from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine.client import Engine
-from faasbox.engine.swarm import ensure_network, ensure_swarm
+from faasbox.engine.swarm import attach, ensure_network, ensure_swarm, own_container
 
 log = logging.getLogger("faasbox")
 
@@ -107,7 +107,13 @@ async def serve(settings: Settings) -> None:
     engine = Engine(settings.docker_host)
     try:
         await ensure_swarm(engine)
-        network_id = await ensure_network(engine, settings.network)
+        # In a container (the appliance image, a stack service) the network is an
+        # overlay, which containers and services on any node can join; on the host a
+        # bridge, whose task IPs the host reaches.
+        container = await own_container(engine)
+        network_id = await ensure_network(engine, settings.network, overlay=bool(container))
+        if container:
+            await attach(engine, network_id, container)
         credentials = _credentials(settings)
         app = Faasbox(settings, credentials, engine, network_id, started_at=started)
         config = uvicorn.Config(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from faasbox.engine.client import ApiError, Engine
 from faasbox.engine.errors import EngineRejected
@@ -10,6 +12,9 @@ from faasbox.engine.errors import EngineRejected
 log = logging.getLogger("faasbox.engine")
 
 NETWORK_LABEL = "com.faasbox.network"
+# The engine bind-mounts /etc/hostname (and resolv.conf, hosts) from the container's
+# own folder, so the id shows in this process's mount table on cgroup v1 and v2 alike.
+_CONTAINER_MOUNT = re.compile(r"/containers/([0-9a-f]{64})/(?:hostname|hosts|resolv\.conf) ")
 
 
 async def ensure_swarm(engine: Engine) -> str:
@@ -66,3 +71,32 @@ async def ensure_network(engine: Engine, name: str, *, overlay: bool = False) ->
         },
     )
     return str(created["Id"])
+
+
+async def own_container(engine: Engine, mountinfo: Path = Path("/proc/self/mountinfo")) -> str:
+    """The id of the container faasbox runs in when it is one of this engine's; "" on a
+    host, or in a container of another engine (a remote DOCKER_HOST)."""
+    try:
+        match = _CONTAINER_MOUNT.search(mountinfo.read_text())
+    except OSError:
+        return ""
+    if match is None:
+        return ""
+    try:
+        await engine.call("GET", f"containers/{match.group(1)}/json")
+    except ApiError as exc:
+        if exc.status == 404:
+            return ""
+        raise
+    return match.group(1)
+
+
+async def attach(engine: Engine, network_id: str, container_id: str) -> None:
+    """Connect faasbox's own container to the functions network (a stack may have done
+    it already), so the gateway reaches task IPs directly instead of through IPVS."""
+    container = await engine.call("GET", f"containers/{container_id}/json")
+    attached = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    if any(n.get("NetworkID") == network_id for n in attached.values()):
+        return
+    log.info("[swarm] attaching this container to the functions network")
+    await engine.call("POST", f"networks/{network_id}/connect", body={"Container": container_id})
