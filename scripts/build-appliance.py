@@ -42,10 +42,10 @@ WHEELS = REPO / ".wheels"
 OFFICIAL = "python:3.11-slim-bookworm"
 # platform -> (`uname -m` inside it, pip platform tags PyPI uses for it)
 MACHINES = {
-    "linux/amd64": ("x86_64", ["manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_5_x86_64"]),
+    "linux/amd64": ("x86_64", ["manylinux_2_28_x86_64", "manylinux2014_x86_64"]),
     "linux/arm64": ("aarch64", ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]),
     "linux/arm/v7": ("armv7l", ["manylinux_2_31_armv7l", "manylinux2014_armv7l"]),
-}  # fmt: skip
+}
 BUILD_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev", "binutils")
 RUNTIME_PACKAGES = ("python3-minimal", "libpython3.11-stdlib")
 
@@ -101,8 +101,8 @@ def _have(folder: Path, requirement: str) -> bool:
     if "==" not in requirement:
         return False
     name, version = requirement.split("==")
-    stem = f"{name.replace('-', '_').lower()}-{version}"
-    return any(p.name.lower().replace("-", "_").startswith(stem.replace("-", "_")) for p in folder.iterdir())
+    stem = f"{name}-{version}".lower().replace("-", "_")
+    return any(p.name.lower().replace("-", "_").startswith(stem) for p in folder.iterdir())
 
 
 def _sdist_build_requires(sdist: Path) -> list[str]:
@@ -123,11 +123,10 @@ def fetch_wheels(platform: str) -> list[Path]:
     folder = WHEELS / machine
     folder.mkdir(parents=True, exist_ok=True)
     target = [arg for tag in tags for arg in ("--platform", tag)]
-    target += ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-               "--abi", "abi3", "--abi", "none", "--only-binary=:all:", "-d", str(folder)]  # fmt: skip
+    target += ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi",
+               "abi3", "--abi", "none", "--only-binary=:all:", "-d", str(folder)]  # fmt: skip
     queue = requirements()
     seen: set[str] = set()
-    sdists: list[Path] = []
     while queue:
         requirement = queue.pop(0)
         if requirement in seen or _have(folder, requirement):
@@ -138,7 +137,7 @@ def fetch_wheels(platform: str) -> list[Path]:
             continue
         done = _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(folder), requirement)
         if done.returncode != 0:
-            raise BuildFailed(f"pip has neither a wheel nor a source for {requirement}", done.stderr)
+            raise BuildFailed(f"pip has no wheel nor source for {requirement}", done.stderr)
         print(f"build-appliance: {requirement} has no {machine} wheel; compiling it", flush=True)
         # Build requirements are fetched with their own dependencies, as pip's isolated
         # build environment will install them from this folder alone.
@@ -146,19 +145,19 @@ def fetch_wheels(platform: str) -> list[Path]:
             done = _pip("download", *target, needed)
             if done.returncode != 0:
                 raise BuildFailed(f"no wheel of {needed} (to build {requirement})", done.stderr)
-    return [p for p in folder.glob("*.tar.gz")] + [p for p in folder.glob("*.zip")]
+    return [*folder.glob("*.tar.gz"), *folder.glob("*.zip")]
 
 
-async def compile_sdists(platform: str, sdists: list[Path], bases: tuple[str, str]) -> None:
+def compile_sdists(platform: str, sdists: list[Path], bases: tuple[str, str]) -> None:
     """Compile the sdists once in the `wheelhouse` stage (under qemu for a foreign
     platform) and keep the wheels, so later builds install them in seconds."""
     machine, _ = MACHINES[platform]
     with tempfile.TemporaryDirectory(dir=WHEELS) as out:
         request = BuildRequest(tag="", build_args={"PYTHON_IMAGE": bases[0]})
-        await multiarch.build_platform(
+        asyncio.run(multiarch.build_platform(
             REPO, request, platform, _progress, dockerfile=DOCKERFILE,
             output=("--target", "wheelhouse", "-o", f"type=local,dest={out}"),
-        )  # fmt: skip
+        ))  # fmt: skip
         for wheel in Path(out).glob("*.whl"):
             wheel.rename(WHEELS / machine / wheel.name)
     for sdist in sdists:
@@ -170,7 +169,7 @@ def _progress(line: str) -> None:
         print(f"  {line}", flush=True)
 
 
-async def main() -> int:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platform", default=",".join(MACHINES))
     parser.add_argument("--tag", default="faasbox/faasbox:latest")
@@ -181,24 +180,28 @@ async def main() -> int:
     unknown = [p for p in platforms if p not in MACHINES]
     if unknown:
         parser.error(f"unknown platform {', '.join(unknown)} (known: {', '.join(MACHINES)})")
-    bases = {p: (OFFICIAL, OFFICIAL) if args.official_bases else offline_bases(p) for p in platforms}
+    official = (OFFICIAL, OFFICIAL)
+    bases = {p: official if args.official_bases else offline_bases(p) for p in platforms}
     for platform in platforms:
         sdists = fetch_wheels(platform)
         if sdists:
-            await compile_sdists(platform, sdists, bases[platform])
+            compile_sdists(platform, sdists, bases[platform])
     if args.registry:
-        return await _push(args, platforms, bases)
+        return _push(args, platforms, bases)
     for platform in platforms:
         build, runtime = bases[platform]
         tag = multiarch.arch_tag(args.tag, platform)
         print(f"build-appliance: {platform} -> {tag}", flush=True)
-        request = BuildRequest(tag=tag, build_args={"PYTHON_IMAGE": build, "RUNTIME_IMAGE": runtime})
-        await multiarch.build_platform(REPO, request, platform, _progress, dockerfile=DOCKERFILE)
+        build_args = {"PYTHON_IMAGE": build, "RUNTIME_IMAGE": runtime}
+        request = BuildRequest(tag=tag, build_args=build_args)
+        asyncio.run(
+            multiarch.build_platform(REPO, request, platform, _progress, dockerfile=DOCKERFILE)
+        )
         _report(tag)
     return 0
 
 
-async def _push(args: argparse.Namespace, platforms: list[str], bases: dict[str, tuple[str, str]]) -> int:
+def _push(args: argparse.Namespace, platforms: list[str], bases: dict[str, tuple[str, str]]) -> int:
     """Bases as manifest lists in the registry (one FROM for every platform), then the
     CLI's multi-platform build, which pushes each platform and the list."""
     names = []
@@ -225,7 +228,7 @@ async def _push(args: argparse.Namespace, platforms: list[str], bases: dict[str,
         platform=",".join(platforms),
         build_args={"PYTHON_IMAGE": names[0], "RUNTIME_IMAGE": names[1]},
     )
-    for arch_tag in await multiarch.build(REPO, request, _progress, dockerfile=DOCKERFILE):
+    for arch_tag in asyncio.run(multiarch.build(REPO, request, _progress, dockerfile=DOCKERFILE)):
         _report(arch_tag)
     print(f"build-appliance: manifest list {tag}", flush=True)
     return 0
@@ -242,7 +245,7 @@ def _report(tag: str) -> None:
 
 if __name__ == "__main__":
     try:
-        sys.exit(asyncio.run(main()))
+        sys.exit(main())
     except BuildFailed as exc:
         print(f"build-appliance: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -18,7 +18,13 @@ from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_crea
 from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine.client import Engine
-from faasbox.engine.swarm import attach, ensure_network, ensure_swarm, own_container
+from faasbox.engine.swarm import (
+    attach,
+    ensure_network,
+    ensure_swarm,
+    mounted_container_id,
+    own_container,
+)
 
 log = logging.getLogger("faasbox")
 
@@ -110,7 +116,7 @@ async def serve(settings: Settings) -> None:
         # In a container (the appliance image, a stack service) the network is an
         # overlay, which containers and services on any node can join; on the host a
         # bridge, whose task IPs the host reaches.
-        container = await own_container(engine)
+        container = await own_container(engine, mounted_container_id())
         network_id = await ensure_network(engine, settings.network, overlay=bool(container))
         if container:
             await attach(engine, network_id, container)

@@ -73,22 +73,27 @@ async def ensure_network(engine: Engine, name: str, *, overlay: bool = False) ->
     return str(created["Id"])
 
 
-async def own_container(engine: Engine, mountinfo: Path = Path("/proc/self/mountinfo")) -> str:
-    """The id of the container faasbox runs in when it is one of this engine's; "" on a
-    host, or in a container of another engine (a remote DOCKER_HOST)."""
+def mounted_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str:
+    """The container id in this process's mount table; "" outside a container."""
     try:
         match = _CONTAINER_MOUNT.search(mountinfo.read_text())
     except OSError:
         return ""
-    if match is None:
+    return match.group(1) if match else ""
+
+
+async def own_container(engine: Engine, container_id: str) -> str:
+    """`container_id` when it is one of this engine's containers; "" when it is not (a
+    container of another engine, reached through a remote DOCKER_HOST) or empty."""
+    if not container_id:
         return ""
     try:
-        await engine.call("GET", f"containers/{match.group(1)}/json")
+        await engine.call("GET", f"containers/{container_id}/json")
     except ApiError as exc:
         if exc.status == 404:
             return ""
         raise
-    return match.group(1)
+    return container_id
 
 
 async def attach(engine: Engine, network_id: str, container_id: str) -> None:

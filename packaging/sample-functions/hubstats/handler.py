@@ -37,5 +37,6 @@ def handle(event):
     except (OSError, ValueError, KeyError) as exc:
         reason = str(getattr(exc, "reason", exc))
     else:
-        return 200, {"Content-Type": "text/plain"}, f"{name} has {count} repositories on Docker Hub\n"
+        answer = f"{name} has {count} repositories on Docker Hub\n"
+        return 200, {"Content-Type": "text/plain"}, answer
     return 502, {"Content-Type": "text/plain"}, f"hubstats: cannot reach Docker Hub: {reason}\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).with_name("vendor")))
 
-from markdown_it import MarkdownIt  # noqa: E402
+from markdown_it import MarkdownIt
 
 _renderer = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 

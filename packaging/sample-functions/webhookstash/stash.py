@@ -5,7 +5,7 @@ import sys
 import time
 import uuid
 
-folder = os.environ.get("stash_dir", "/home/app/stash")
+folder = os.environ.get("STASH_DIR", "/home/app/stash")
 name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}.txt"
 # O_EXCL: a name is never reused, even by two replicas sharing the volume.
 fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
