@@ -46,7 +46,13 @@ MACHINES = {
     "linux/arm64": ("aarch64", ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]),
     "linux/arm/v7": ("armv7l", ["manylinux_2_31_armv7l", "manylinux2014_armv7l"]),
 }
-BUILD_PACKAGES = ("python3", "python3-venv", "python3-dev", "gcc", "libc6-dev", "binutils")
+# Both bases are unpacked, not installed (offline-base.sh VARIANT=extract): no qemu
+# runs while they are made, and the build stage gets just a shell, the tools and
+# what compiling a C extension needs.
+BUILD_PACKAGES = (
+    "dash", "coreutils", "findutils", "python3-minimal", "libpython3.11-stdlib",
+    "python3.11-venv", "binutils", "gcc", "libc6-dev", "libpython3.11-dev",
+)  # fmt: skip
 RUNTIME_PACKAGES = ("python3-minimal", "libpython3.11-stdlib")
 
 
@@ -65,9 +71,8 @@ def offline_bases(platform: str) -> tuple[str, str]:
     build = f"faasbox-base/python-build:3.11{suffix}"
     runtime = f"faasbox-base/appliance-runtime:3.11{suffix}"
     script = str(REPO / "scripts" / "offline-base.sh")
-    env = {**os.environ, "PLATFORM": "" if not suffix else platform}
+    env = {**os.environ, "PLATFORM": platform if suffix else "", "VARIANT": "extract"}
     subprocess.run(["bash", script, build, *BUILD_PACKAGES], check=True, env=env)
-    env["VARIANT"] = "extract"
     subprocess.run(["bash", script, runtime, *RUNTIME_PACKAGES], check=True, env=env)
     return build, runtime
 

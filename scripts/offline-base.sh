@@ -21,11 +21,13 @@ variant=${VARIANT:-minbase}
 docker=docker
 [ -x /usr/bin/docker ] && docker=/usr/bin/docker
 
+present() { [ -z "${FORCE:-}" ] && "$docker" image inspect "$tag" >/dev/null 2>&1; }
+# A present base needs no lock: callers never wait behind another base's build
+# (a foreign one under qemu takes minutes).
+present && exit 0
 exec 9>/tmp/faasbox-offline-base.lock
 flock 9
-if [ -z "${FORCE:-}" ] && "$docker" image inspect "$tag" >/dev/null 2>&1; then
-  exit 0
-fi
+present && exit 0
 command -v mmdebstrap >/dev/null 2>&1 || {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null
