@@ -16,6 +16,7 @@ import uvicorn
 
 from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_create
 from faasbox.app import Faasbox
+from faasbox.cli.privileges import drop_root
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine.client import Engine
 from faasbox.engine.swarm import (
@@ -153,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    if settings.run_as is not None:
+        try:
+            done = drop_root(settings.run_as, settings.docker_host, settings.state_dir)
+        except OSError as exc:
+            raise ConfigError(f"cannot switch to uid {settings.run_as}: {exc}") from None
+        if done:
+            log.info("[faasbox] %s", done)
     try:
         import uvloop
     except ImportError:

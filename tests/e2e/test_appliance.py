@@ -191,6 +191,21 @@ def test_the_stack_answers_healthz_and_lists_the_samples(stack: Stack) -> None:
     print(f"samples ready {time.monotonic() - began:.1f} s after /healthz")
 
 
+def test_the_gateway_leaves_root_when_the_socket_group_allows(stack: Stack) -> None:
+    container = docker(
+        "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack.name}_gateway"
+    ).split()[0]
+    probe = (
+        "import os; s = open('/proc/1/status').read().split(); "
+        "print(s[s.index('Uid:') + 1], s[s.index('Gid:') + 1], "
+        "os.stat('/var/lib/faasbox/basic-auth-password').st_uid)"
+    )
+    ids = docker("exec", container, "/opt/faasbox/bin/python3", "-c", probe).split()
+    socket_gid = os.stat("/var/run/docker.sock").st_gid
+    expected = ["0", "0", "0"] if socket_gid == 0 else ["10001", str(socket_gid), "10001"]
+    assert ids == expected
+
+
 def _invoke(stack: Stack, name: str, body: bytes) -> httpx.Response:
     return httpx.post(stack.url(f"/function/{stack.name}_{name}"), content=body, timeout=30)
 
