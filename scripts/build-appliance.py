@@ -54,6 +54,12 @@ BUILD_PACKAGES = (
     "python3.11-venv", "binutils", "gcc", "libc6-dev", "libpython3.11-dev",
 )  # fmt: skip
 RUNTIME_PACKAGES = ("python3-minimal", "libpython3.11-stdlib")
+# glibc's iconv modules (20 MB on arm64; Python has its own codecs), pydoc's topics,
+# dpkg's database and CPython's test extensions: nothing `faasbox up` reads.
+RUNTIME_EXCLUDE = (
+    "./usr/lib/*/gconv", "./usr/lib/python3.11/pydoc_data", "./var/lib/dpkg",
+    "./usr/lib/python3.11/lib-dynload/_test*", "./usr/lib/python3.11/lib-dynload/xx*",
+)  # fmt: skip
 
 
 def _suffix(platform: str) -> str:
@@ -73,6 +79,7 @@ def offline_bases(platform: str) -> tuple[str, str]:
     script = str(REPO / "scripts" / "offline-base.sh")
     env = {**os.environ, "PLATFORM": platform if suffix else "", "VARIANT": "extract"}
     subprocess.run(["bash", script, build, *BUILD_PACKAGES], check=True, env=env)
+    env["EXCLUDE"] = " ".join(RUNTIME_EXCLUDE)
     subprocess.run(["bash", script, runtime, *RUNTIME_PACKAGES], check=True, env=env)
     return build, runtime
 

@@ -55,6 +55,24 @@ if [ "$variant" = extract ]; then
   tar --delete -f "$dir/rootfs.tar" --wildcards './usr/share/doc/?*' './usr/share/man/?*' \
     './usr/share/locale/?*' './usr/share/info/?*' 2>/dev/null || true
 fi
+# EXCLUDE: space-separated globs of rootfs paths to drop with everything below them
+# (e.g. './usr/lib/*/gconv'). Filtered by Python's tarfile: `tar --delete` can leave
+# an archive Docker refuses.
+if [ -n "${EXCLUDE:-}" ]; then
+  # shellcheck disable=SC2086 # the globs are words, expanded by fnmatch below
+  python3 - "$dir/rootfs.tar" $EXCLUDE <<'PY'
+import fnmatch, os, sys, tarfile
+path, patterns = sys.argv[1], sys.argv[2:]
+def dropped(name):
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(name, p + "/*") for p in patterns)
+with tarfile.open(path) as src, tarfile.open(path + ".new", "w", format=src.format) as dst:
+    for member in src:
+        if dropped(member.name) or (member.islnk() and dropped(member.linkname)):
+            continue
+        dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+os.replace(path + ".new", path)
+PY
+fi
 printf 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n' >"$dir/Dockerfile"
 DOCKER_BUILDKIT=1 "$docker" build --quiet "${build_args[@]}" -t "$tag" "$dir" >/dev/null
 echo "offline-base: built $tag" >&2
