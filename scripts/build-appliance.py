@@ -147,7 +147,11 @@ def fetch_wheels(platform: str) -> list[Path]:
         wheel = _pip("download", "--no-deps", *target, requirement)
         if wheel.returncode == 0:
             continue
-        done = _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(folder), requirement)
+        # Only this project as source: its build requirements may come as wheels.
+        project = requirement.split("==")[0]
+        done = _pip(
+            "download", "--no-deps", f"--no-binary={project}", "-d", str(folder), requirement
+        )
         if done.returncode != 0:
             raise BuildFailed(f"pip has no wheel nor source for {requirement}", done.stderr)
         print(f"build-appliance: {requirement} has no {machine} wheel; compiling it", flush=True)
@@ -174,6 +178,14 @@ def compile_sdists(platform: str, sdists: list[Path], bases: tuple[str, str]) ->
             wheel.rename(WHEELS / machine / wheel.name)
     for sdist in sdists:
         sdist.unlink()
+
+
+def commit() -> str:
+    """The checkout's commit, which setup.py records in the wheel (the context has no .git)."""
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def _progress(line: str) -> None:
@@ -204,7 +216,7 @@ def main() -> int:
         build, runtime = bases[platform]
         tag = multiarch.arch_tag(args.tag, platform)
         print(f"build-appliance: {platform} -> {tag}", flush=True)
-        build_args = {"PYTHON_IMAGE": build, "RUNTIME_IMAGE": runtime}
+        build_args = {"PYTHON_IMAGE": build, "RUNTIME_IMAGE": runtime, "FAASBOX_COMMIT": commit()}
         request = BuildRequest(tag=tag, build_args=build_args)
         asyncio.run(
             multiarch.build_platform(REPO, request, platform, _progress, dockerfile=DOCKERFILE)
@@ -238,7 +250,11 @@ def _push(args: argparse.Namespace, platforms: list[str], bases: dict[str, tuple
     request = BuildRequest(
         tag=tag,
         platform=",".join(platforms),
-        build_args={"PYTHON_IMAGE": names[0], "RUNTIME_IMAGE": names[1]},
+        build_args={
+            "PYTHON_IMAGE": names[0],
+            "RUNTIME_IMAGE": names[1],
+            "FAASBOX_COMMIT": commit(),
+        },
     )
     for arch_tag in asyncio.run(multiarch.build(REPO, request, _progress, dockerfile=DOCKERFILE)):
         _report(arch_tag)

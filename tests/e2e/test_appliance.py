@@ -36,8 +36,9 @@ COMPOSE = REPO / "packaging" / "stack" / "docker-compose.yml"
 SAMPLES_DIR = REPO / "packaging" / "sample-functions"
 SAMPLES = ("echoit", "wordcount", "base64", "decodebase64", "markdown", "nodeinfo", "hubstats",
            "webhookstash")  # fmt: skip
-APPLIANCE_SOURCES = ("Dockerfile.multiarch", ".dockerignore", "pyproject.toml", "README.md",
-                     "faasbox", "templates", "watchdog", "scripts/build-appliance.py")  # fmt: skip
+APPLIANCE_SOURCES = ("Dockerfile.multiarch", ".dockerignore", "pyproject.toml", "setup.py",
+                     "README.md", "faasbox", "templates", "watchdog",
+                     "scripts/build-appliance.py")  # fmt: skip
 _NOT_SOURCES = {"__pycache__", "build", "vendor"}
 
 
