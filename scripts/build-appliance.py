@@ -62,6 +62,13 @@ RUNTIME_EXCLUDE = (
 )  # fmt: skip
 
 
+# Left out where PyPI has no wheel of them: faasbox runs without (server.py falls back
+# to asyncio's loop), and compiling uvloop under qemu takes over an hour. A folder
+# that leaves one out gets a requirements.txt, which the image installs instead of
+# faasbox's own dependency list.
+OPTIONAL = ("uvloop",)
+
+
 def _suffix(platform: str) -> str:
     return "-" + platform.removeprefix("linux/").replace("/", "")
 
@@ -105,8 +112,11 @@ def requirements() -> list[str]:
         for item in installs
         if item["metadata"]["name"] != "faasbox"
     ]
-    backend = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
-    return pinned + list(backend)
+    return pinned + _backend()
+
+
+def _backend() -> list[str]:
+    return list(tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"])
 
 
 def _have(folder: Path, requirement: str) -> bool:
@@ -138,6 +148,7 @@ def fetch_wheels(platform: str) -> list[Path]:
     target += ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi",
                "abi3", "--abi", "none", "--only-binary=:all:", "-d", str(folder)]  # fmt: skip
     queue = requirements()
+    left_out = []
     seen: set[str] = set()
     while queue:
         requirement = queue.pop(0)
@@ -147,8 +158,12 @@ def fetch_wheels(platform: str) -> list[Path]:
         wheel = _pip("download", "--no-deps", *target, requirement)
         if wheel.returncode == 0:
             continue
-        # Only this project as source: its build requirements may come as wheels.
         project = requirement.split("==")[0]
+        if project in OPTIONAL:
+            print(f"build-appliance: no {machine} wheel of {requirement}: left out", flush=True)
+            left_out.append(requirement)
+            continue
+        # Only this project as source: its build requirements may come as wheels.
         done = _pip(
             "download", "--no-deps", f"--no-binary={project}", "-d", str(folder), requirement
         )
@@ -161,6 +176,13 @@ def fetch_wheels(platform: str) -> list[Path]:
             done = _pip("download", *target, needed)
             if done.returncode != 0:
                 raise BuildFailed(f"no wheel of {needed} (to build {requirement})", done.stderr)
+    listing = folder / "requirements.txt"
+    if left_out:
+        kept = [r for r in requirements()[: -len(_backend())] if r not in left_out]
+        listing.write_text(f"# faasbox's dependencies without {', '.join(left_out)}\n"
+                           + "".join(f"{r}\n" for r in kept))  # fmt: skip
+    else:
+        listing.unlink(missing_ok=True)
     return [*folder.glob("*.tar.gz"), *folder.glob("*.zip")]
 
 
