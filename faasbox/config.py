@@ -76,6 +76,8 @@ class Settings:
     scale_from_zero_timeout: float = 30.0
     # Set in the appliance image: leave root for this uid when the socket allows it.
     run_as: int | None = None
+    # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
+    store: str = ""
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -106,6 +108,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "scale_from_zero": ("FAASBOX_SCALE_FROM_ZERO", "scale_from_zero", "bool"),
     "scale_from_zero_timeout": ("FAASBOX_SCALE_FROM_ZERO_TIMEOUT", None, parse_duration),
     "run_as": ("FAASBOX_RUN_AS", None, int),
+    "store": ("FAASBOX_STORE", None, str),
 }
 
 
