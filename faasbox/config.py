@@ -85,6 +85,8 @@ class Settings:
     async_dead_age: float = 7 * 24 * 3600.0
     async_callback_attempts: int = 5
     async_callback_timeout: float = 10.0
+    # Set in the appliance image: leave root for this uid when the socket allows it.
+    run_as: int | None = None
     # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
     store: str = ""
 
@@ -126,6 +128,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "async_dead_age": ("FAASBOX_ASYNC_DEAD_AGE", None, parse_duration),
     "async_callback_attempts": ("FAASBOX_ASYNC_CALLBACK_ATTEMPTS", None, int),
     "async_callback_timeout": ("FAASBOX_ASYNC_CALLBACK_TIMEOUT", None, parse_duration),
+    "run_as": ("FAASBOX_RUN_AS", None, int),
     "store": ("FAASBOX_STORE", None, str),
 }
 
