@@ -78,11 +78,11 @@ def deploy(server: Server, image: str, mode: str) -> tuple[str, str]:
     (name, task IP)."""
     name = unique(f"bench-{mode}")
     pinned = {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "1"}
+    # The API refuses fprocess among envVars: it goes in envProcess.
+    env = {k: v for k, v in ENV[mode].items() if k != "fprocess"}
+    spec = {"service": name, "image": image, "envProcess": ENV[mode]["fprocess"], "envVars": env}
     with server.client() as api:
-        response = api.post(
-            "/system/functions",
-            json={"service": name, "image": image, "envVars": ENV[mode], "labels": pinned},
-        )
+        response = api.post("/system/functions", json={**spec, "labels": pinned})
         response.raise_for_status()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
