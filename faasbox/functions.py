@@ -99,8 +99,12 @@ class FunctionsView:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._promoted: set[str] = set()  # task ids proven healthy before Swarm says so
         self._held: set[str] = set()  # task ids out of rotation while being paused
-        self._thawed: set[str] = set()  # task ids unpaused since the engine last said paused
+        # Docker announces a thaw (and lists the container as running) a moment after it
+        # is done, so a read begun before a thaw of ours is not believed about that task.
+        self._thaws = 0
+        self._thawed: dict[str, int] = {}  # task id -> number of the thaw that woke it
         self._dirty: set[str] = set()
+        self._recheck: set[str] = set()  # named by events the engine's listings lag behind
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.engine_up = False
@@ -183,6 +187,7 @@ class FunctionsView:
             t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
         }
         running = any(t["Status"]["State"] == "running" for t in tasks)
+        thaws_before = self._thaws
         frozen = await containers.paused(self._engine, service["ID"]) if running else set()
         endpoints, starting, paused = [], [], []
         unsettled = False
@@ -194,19 +199,19 @@ class FunctionsView:
             if state == "running" and desired != "running":
                 unsettled = True
             if state not in ("running", "starting") or desired != "running":
-                for table in (self._promoted, self._held, self._thawed):
+                for table in (self._promoted, self._held):
                     table.discard(task["ID"])
+                self._thawed.pop(task["ID"], None)
                 continue
             address = await self._address(task)
             if not address:
                 continue
             container_id = (task["Status"].get("ContainerStatus") or {}).get("ContainerID", "")
             replica = Replica(task["ID"], address, task["ID"] in current, container_id)
-            if container_id not in frozen:
-                self._thawed.discard(task["ID"])  # what the engine says now is fresh
-            if task["ID"] in self._held or (
-                container_id in frozen and task["ID"] not in self._thawed
-            ):
+            thawed_since = self._thawed.get(task["ID"], 0) > thaws_before
+            if not thawed_since:
+                self._thawed.pop(task["ID"], None)  # this read is newer than the thaw
+            if task["ID"] in self._held or (container_id in frozen and not thawed_since):
                 paused.append(replica)
             elif state == "running" or task["ID"] in self._promoted:
                 endpoints.append(replica)
@@ -268,7 +273,8 @@ class FunctionsView:
         function = self._functions.get(name)
         if function is None or replica not in function.paused:
             return function
-        self._thawed.add(replica.task_id)
+        self._thaws += 1
+        self._thawed[replica.task_id] = self._thaws
         self._held.discard(replica.task_id)
         function = replace(
             function,
@@ -312,12 +318,14 @@ class FunctionsView:
         delay = 0.2
         while True:
             try:
-                async for name in service_changes(self._engine):
+                async for name, lagging in service_changes(self._engine):
                     if not self.engine_up:
                         self.engine_up = True
                         await self.sync_all()
                     delay = 0.2
                     self._dirty.add(name)
+                    if lagging:
+                        self._recheck.add(name)
                     self._dirty_event.set()
             except EngineUnavailable as exc:
                 if self.engine_up:
@@ -340,9 +348,12 @@ class FunctionsView:
             await self._dirty_event.wait()
             self._dirty_event.clear()
             names, self._dirty = self._dirty, set()
+            recheck, self._recheck = self._recheck, set()
             for name in names:
                 try:
                     await self.sync(name)
+                    if name in recheck and name not in self._settling:
+                        self._settling[name] = asyncio.create_task(self._settle(name))
                 except (EngineUnavailable, ApiError) as exc:
                     log.warning("[functions] could not read %s: %s", name, exc)
 

@@ -65,8 +65,8 @@ class Idler:
         if short is not None:
             why += f", memory short ({short:.0%} available)"
         elif policy.pause and self._pauser.possible and idle < policy.idle + policy.asleep:
-            if function.endpoints:
-                await self._pauser.pause(name, why)
+            if function.endpoints and await self._pauser.pause(name, why):
+                self._asleep.add(name)
             if self._pauser.possible:
                 return
         await self._scaler.set(name, 0, "idle", why)
