@@ -49,16 +49,15 @@ class Idler:
             # Either way its idle time starts over instead of freezing it at once.
             self._asleep.discard(name)
             self._windows.touch(name, now)
-        if self._scaler.held(name, now):
+        held = self._scaler.held(name, now)
+        if held:
             self._windows.touch(name, now)  # a person's choice of replicas counts as use
-            return
-        if not policy.zero or function.replicas == 0:
-            return
         idle = self._windows.idle_for(name, now)
         # The live counter, not the sample: a request may have arrived since the tick began.
-        if idle < policy.idle or self._metrics.inflight.get(name, 0) > 0:
-            if function.paused and function.endpoints:
-                await self._pauser.thaw_all(name)  # scaled up or thawed in part: all run
+        busy = idle < policy.idle or self._metrics.inflight.get(name, 0) > 0
+        if busy and function.paused and function.endpoints:
+            await self._pauser.thaw_all(name)  # scaled up, or thawed in part: all run
+        if held or busy or not policy.zero or function.replicas == 0:
             return
         why = f"no requests for {idle:.0f} s"
         short = self._memory.short(now)
