@@ -17,6 +17,7 @@ Needs the engine (Swarm), and Debian `prometheus` and `prometheus-alertmanager`.
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import tempfile
@@ -181,9 +182,14 @@ def wakes(workdir: Path) -> None:
             wait_until(lambda: replicas_are(api, name, 0), 60, "asleep")
             time.sleep(1)
             cold_burst = burst(url, BURST)
+        logs = server.logs()
     print("wake to first 200, fork-mode function, new connection per call:")
     print(f"  from paused ({len(paused):2d} wakes)  {_spread(paused)}")
     print(f"  from zero   ({len(zero):2d} wakes)  {_spread(zero)}")
+    print("faasbox's own wake times (call finding no replica -> replica ready), from its log:")
+    for tier in ("paused", "zero"):
+        own = [float(ms) / 1000 for ms in re.findall(rf"woke from {tier} in (\d+) ms", logs)]
+        print(f"  from {tier:6} ({len(own):2d} wakes)  {_spread(own)}")
     print(f"  paused / zero at p50: {statistics.median(paused) / statistics.median(zero):.3f}")
     for label, result in (("paused", paused_burst), ("zero", cold_burst)):
         print(
