@@ -98,9 +98,9 @@ class Pauser:
                 for replica in function.paused:
                     if await containers.unpause(self._runtime.engine, replica.container_id):
                         view.thawed(name, replica)
+                await view.sync(name)
             except EngineError as exc:
                 log.warning("[scale] %s: could not unpause: %s", name, exc)
-            await view.sync(name)
 
     async def stop(self) -> None:
         for task in list(self._thawing):

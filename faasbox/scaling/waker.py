@@ -107,23 +107,23 @@ class Waker:
             raise FunctionNotFound(f"function {name} not found")
         tier = function.tier
         if tier == "paused":
-            self._runtime.metrics.wakes[name, tier] += 1
             try:
-                if await self._pauser.thaw_one(name):
-                    return tier
+                woken = await self._pauser.thaw_one(name)
             except EngineError as exc:  # the wait below still ends in a replica or a 504
                 log.warning("[scale] %s: could not unpause: %s", name, exc)
+                woken = False
+        elif tier == "zero":
+            try:
+                replicas = policy_from_labels(function.labels).floor
+            except InvalidRequest:
+                replicas = 1  # labels set behind our back; waking still beats failing
+            woken = await self._scaler.set(name, replicas, "wake", "request while at zero")
+        else:
+            woken = False
+        if not woken:
             return None
-        if tier != "zero":
-            return None
-        try:
-            replicas = policy_from_labels(function.labels).floor
-        except InvalidRequest:
-            replicas = 1  # labels set behind our back; waking still beats failing
         self._runtime.metrics.wakes[name, tier] += 1
-        if await self._scaler.set(name, replicas, "wake", "request while at zero"):
-            return tier
-        return None
+        return tier
 
     async def _first_ready(self, name: str, changed: asyncio.Event) -> Function:
         view = self._runtime.functions
