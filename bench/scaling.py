@@ -164,10 +164,11 @@ def wakes(workdir: Path) -> None:
         with function(api, fork_image(), labels=PAUSE_LABELS) as name:
             url = f"{server.url}/function/{name}"
             wait_for(api, name, available=1)
-            paused = []
+            paused, warm = [], []
             for _ in range(WAKES_FROM_PAUSED):
                 wait_until(lambda: _tier(api, name) == "paused", 60, "paused")
                 paused.append(_timed_get(url))
+                warm.append(_timed_get(url))  # the baseline: the same call, nothing to wake
             wait_until(lambda: _tier(api, name) == "paused", 60, "paused")
             paused_burst = burst(url, BURST)
         with function(api, fork_image(), labels={"com.openfaas.scale.zero": "true"}) as name:
@@ -183,14 +184,19 @@ def wakes(workdir: Path) -> None:
             time.sleep(1)
             cold_burst = burst(url, BURST)
         logs = server.logs()
-    print("wake to first 200, fork-mode function, new connection per call:")
+    print("call to first 200, fork-mode function, new connection per call:")
+    print(f"  running, baseline ({len(warm):2d})  {_spread(warm)}")
     print(f"  from paused ({len(paused):2d} wakes)  {_spread(paused)}")
     print(f"  from zero   ({len(zero):2d} wakes)  {_spread(zero)}")
+    p50 = statistics.median
+    print(
+        f"  at p50: paused / zero {p50(paused) / p50(zero):.3f}, paused / running "
+        f"{p50(paused) / p50(warm):.2f}, zero / running {p50(zero) / p50(warm):.1f}"
+    )
     print("faasbox's own wake times (call finding no replica -> replica ready), from its log:")
     for tier in ("paused", "zero"):
         own = [float(ms) / 1000 for ms in re.findall(rf"woke from {tier} in (\d+) ms", logs)]
         print(f"  from {tier:6} ({len(own):2d} wakes)  {_spread(own)}")
-    print(f"  paused / zero at p50: {statistics.median(paused) / statistics.median(zero):.3f}")
     for label, result in (("paused", paused_burst), ("zero", cold_burst)):
         print(
             f"{BURST} concurrent calls on a {label} function: {dict(result.codes)}; first 200 "
