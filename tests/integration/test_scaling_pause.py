@@ -162,6 +162,25 @@ def test_thawed_or_removed_behind_faasboxs_back(api: httpx.Client, server: Serve
         remove(api, name)
 
 
+def test_scaling_up_a_paused_function_thaws_it_first(api: httpx.Client, server: Server) -> None:
+    labels = {**PAUSE_STAYS, "com.openfaas.scale.max": "3", "com.openfaas.scale.factor": "50"}
+    name = _deploy(api, labels)
+    try:
+        _paused(api, name)
+        alert = {
+            "status": "firing",
+            "labels": {"alertname": "APIHighInvocationRate", "function_name": name},
+        }
+        assert api.post("/system/alert", json={"alerts": [alert]}).status_code == 200
+        assert status(api, name)["replicas"] == 3
+        # Still idle, all three are frozen together: the old replica ran again beside the
+        # new ones instead of staying frozen behind them.
+        wait_until(lambda: f"{name} paused 3 replica(s)" in server.logs(), 60, "three paused")
+        assert _frozen(name) == [True, True, True]
+    finally:
+        remove(api, name)
+
+
 def test_restart_while_paused_then_wake(engine_ready: None, tmp_path: Path) -> None:
     server = _server(tmp_path / "state")
     try:
