@@ -38,6 +38,8 @@ async def unpause(engine: Engine, container_id: str) -> bool:
 
 
 async def _call(engine: Engine, container_id: str, action: str, *, done: str) -> bool:
+    if not container_id:  # a task whose container Swarm has not reported yet
+        return False
     try:
         await engine.call("POST", f"containers/{container_id}/{action}", timeout=10.0)
     except ApiError as exc:

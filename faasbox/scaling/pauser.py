@@ -19,7 +19,7 @@ from collections import defaultdict
 
 from faasbox.engine import containers
 from faasbox.engine.errors import CannotPause, EngineError
-from faasbox.functions import Replica
+from faasbox.functions import Function, Replica
 from faasbox.runtime import Runtime
 
 log = logging.getLogger("faasbox.scaling")
@@ -31,6 +31,7 @@ class Pauser:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._thawing: set[asyncio.Task[None]] = set()
         self.possible = True
+        runtime.functions.listen(self._changed)
 
     async def pause(self, name: str, why: str) -> bool:
         """Freeze every ready replica of `name`; False when a call is already on its way
@@ -106,6 +107,10 @@ class Pauser:
         for task in list(self._thawing):
             task.cancel()
         await asyncio.gather(*self._thawing, return_exceptions=True)
+
+    def _changed(self, name: str, function: Function | None) -> None:
+        if function is None and name in self._locks and not self._locks[name].locked():
+            del self._locks[name]
 
     def _impossible(self, exc: CannotPause) -> None:
         if self.possible:
