@@ -74,6 +74,8 @@ class Settings:
     scale_threshold: float = 5.0
     scale_from_zero: bool = True
     scale_from_zero_timeout: float = 30.0
+    # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
+    store: str = ""
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -103,6 +105,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "scale_threshold": ("FAASBOX_SCALE_THRESHOLD", None, float),
     "scale_from_zero": ("FAASBOX_SCALE_FROM_ZERO", "scale_from_zero", "bool"),
     "scale_from_zero_timeout": ("FAASBOX_SCALE_FROM_ZERO_TIMEOUT", None, parse_duration),
+    "store": ("FAASBOX_STORE", None, str),
 }
 
 
