@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from faasbox.config import ConfigError, parse_duration
 from faasbox.deployment import (
     Deployment,
     Resources,
@@ -69,6 +70,7 @@ def service_spec(
         "Env": env,
         "Secrets": secret_refs,
         "ReadOnly": deployment.read_only_root_filesystem,
+        "StopGracePeriod": stop_grace_period(deployment.env_vars),
     }
     if deployment.read_only_root_filesystem:
         # The watchdog's lock file lives in /tmp.
@@ -91,6 +93,30 @@ def service_spec(
         "RollbackConfig": {"Parallelism": 1, "FailureAction": "pause"},
         "EndpointSpec": {"Mode": "dnsrr"},
     }
+
+
+# The watchdogs' own defaults when a function sets none: write_timeout 30 s, and the
+# SIGTERM drain keeps serving for healthcheck_interval (default: write_timeout).
+_WATCHDOG_WRITE_TIMEOUT = 30.0
+_GRACE_MARGIN = 5.0
+
+
+def stop_grace_period(env: dict[str, str]) -> int:
+    """Nanoseconds Swarm waits after SIGTERM before it kills a replica. Swarm's 10 s default
+    cuts off calls still running: a watchdog keeps serving for healthcheck_interval after
+    SIGTERM (so the gateway sees it leave), then gives running calls up to write_timeout
+    (or exec_timeout when longer), so the grace period covers both plus a margin."""
+
+    def seconds(name: str, default: float) -> float:
+        try:
+            return parse_duration(env[name]) if env.get(name) else default
+        except ConfigError:
+            return default  # the watchdog refuses to start with it; nothing runs to wait for
+
+    write = seconds("write_timeout", _WATCHDOG_WRITE_TIMEOUT)
+    running = max(write, seconds("exec_timeout", 0.0))
+    total = seconds("healthcheck_interval", write) + running + _GRACE_MARGIN
+    return int(total * 1e9)
 
 
 def secret_ref(secret_id: str, swarm_name: str, name: str) -> dict[str, Any]:

@@ -197,7 +197,7 @@ class _Exchange:
                     start_line,
                     scope["headers"],
                     scope.get("client"),
-                    _call_id(),
+                    _call_id,
                     start_ns,
                 )
                 reading = True

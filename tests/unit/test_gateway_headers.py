@@ -10,7 +10,7 @@ START = b"GET / HTTP/1.1\r\nhost: fn:8080\r\n"
 def _lines(
     headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None = ("10.0.0.1", 5)
 ) -> tuple[RequestHead, list[bytes]]:
-    head = request_head(START, headers, client, b"new-id", b"123")
+    head = request_head(START, headers, client, lambda: b"new-id", b"123")
     return head, [line.rstrip(b"\r\n") for line in head.lines[1:]]
 
 
@@ -24,6 +24,7 @@ def test_hop_by_hop_and_framing_are_not_forwarded() -> None:
             (b"te", b"trailers"),
             (b"transfer-encoding", b"chunked"),
             (b"proxy-authorization", b"Basic x"),
+            (b"proxy", b"http://evil.example:3128"),
             (b"expect", b"100-continue"),
             (b"content-length", b"12"),
             (b"x-kept", b"yes"),
@@ -40,21 +41,30 @@ def test_hop_by_hop_and_framing_are_not_forwarded() -> None:
     assert head.minted
 
 
-def test_caller_values_win() -> None:
+def test_caller_values_win_and_forwarded_for_is_appended_to() -> None:
     head, lines = _lines(
         [
             (b"x-call-id", b"theirs"),
             (b"x-forwarded-for", b"1.2.3.4"),
             (b"x-forwarded-host", b"example.org"),
+            (b"x-forwarded-for", b"5.6.7.8"),
         ]
     )
     assert lines == [
         b"x-call-id: theirs",
-        b"x-forwarded-for: 1.2.3.4",
         b"x-forwarded-host: example.org",
         b"x-start-time: 123",
+        b"x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.1:5",
     ]
     assert head.call_id == b"theirs" and not head.minted
+
+
+def test_call_id_is_made_only_when_the_caller_sent_none() -> None:
+    def mint() -> bytes:
+        raise AssertionError("a call id was made although the caller sent one")
+
+    head = request_head(START, [(b"x-call-id", b"theirs")], None, mint, b"1")
+    assert head.call_id == b"theirs"
 
 
 def test_no_client_address_no_forwarded_for() -> None:
