@@ -1,8 +1,9 @@
 """The ASGI app and the lifespan that starts and stops every component.
 
-Invocations (`/function/`, `/async-function/`) go straight to the gateway,
-without Starlette routing or middleware: that is the hot path. Everything else
-goes through Starlette, behind basic auth where OpenFaaS puts it.
+Invocations (`/function/`) never reach it: faasbox's server protocol
+(`gateway/server.py`) hands them to the gateway straight from the parser, which is
+the hot path. Everything else goes through Starlette, behind basic auth where
+OpenFaaS puts it; the metrics port serves `/metrics` and `/healthz` only.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from faasbox.ui import STATIC_DIR
 
 log = logging.getLogger("faasbox")
 
-_GATEWAY_PREFIXES = ("/function/", "/async-function/")
 _GUARDED = ("/system", "/ui")
 
 
@@ -46,6 +46,11 @@ async def healthz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def async_function(request: Request) -> Response:
+    """`/async-function/` is the async queue's (not built yet): say so plainly."""
+    return error(501, "async invocations are not implemented yet; use /function/")
 
 
 async def root(request: Request) -> Response:
@@ -79,6 +84,7 @@ ROUTES = [
     Route("/system/info", info.info, methods=["GET"]),
     Route("/system/namespaces", info.namespaces, methods=["GET"]),
     Route("/system/build", build.build, methods=["POST"]),
+    Route("/async-function/{rest:path}", async_function, methods=["POST"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]
 
@@ -116,19 +122,11 @@ class Faasbox:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(_GATEWAY_PREFIXES) and self.gateway is not None:
-                await self.gateway(scope, receive, send)
-                return
             server = scope.get("server")
             if (
                 server
                 and server[1] == self.settings.metrics_port
-                and path
-                not in (
-                    "/metrics",
-                    "/healthz",
-                )
+                and scope["path"] not in ("/metrics", "/healthz")
             ):
                 await error(404, "the metrics port serves /metrics and /healthz")(
                     scope, receive, send

@@ -74,6 +74,12 @@ class Settings:
     scale_threshold: float = 5.0
     scale_from_zero: bool = True
     scale_from_zero_timeout: float = 30.0
+    max_calls_per_replica: int = 128
+    max_queued_calls: int = 1024
+    upstream_idle_timeout: float = 15.0
+    max_header_size: int = 32 * 1024
+    max_headers: int = 100
+    header_timeout: float = 10.0
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -103,6 +109,12 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "scale_threshold": ("FAASBOX_SCALE_THRESHOLD", None, float),
     "scale_from_zero": ("FAASBOX_SCALE_FROM_ZERO", "scale_from_zero", "bool"),
     "scale_from_zero_timeout": ("FAASBOX_SCALE_FROM_ZERO_TIMEOUT", None, parse_duration),
+    "max_calls_per_replica": ("FAASBOX_MAX_CALLS_PER_REPLICA", None, int),
+    "max_queued_calls": ("FAASBOX_MAX_QUEUED_CALLS", None, int),
+    "upstream_idle_timeout": ("FAASBOX_UPSTREAM_IDLE_TIMEOUT", None, parse_duration),
+    "max_header_size": ("FAASBOX_MAX_HEADER_SIZE", None, parse_size),
+    "max_headers": ("FAASBOX_MAX_HEADERS", None, int),
+    "header_timeout": ("FAASBOX_HEADER_TIMEOUT", None, parse_duration),
 }
 
 

@@ -19,6 +19,7 @@ from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine.client import Engine
 from faasbox.engine.swarm import ensure_network, ensure_swarm
+from faasbox.gateway.server import server_protocol
 
 log = logging.getLogger("faasbox")
 
@@ -113,7 +114,8 @@ async def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             app,
             loop="none",
-            http="httptools",
+            # uvicorn's httptools protocol with the invoke path and head limits built in.
+            http=server_protocol(settings, lambda: app.gateway),
             lifespan="on",
             access_log=False,
             log_level=settings.log_level,

@@ -27,10 +27,10 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Framing is rewritten for the upstream connection; Host names the function; uvicorn has
-# already answered `Expect: 100-continue`, so the function must not be asked again.
+# Framing is rewritten for the upstream connection; Host names the function; the gateway
+# has already answered `Expect: 100-continue`, so the function must not be asked again.
 _NOT_FORWARDED = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"proxy"}
-# uvicorn writes its own Date; a second one would be invalid.
+# The gateway writes its own Date; a second one would be invalid.
 _NOT_RETURNED = HOP_BY_HOP | {b"date"}
 _PLAIN_CONNECTION = frozenset({b"close", b"keep-alive"})
 
@@ -102,14 +102,15 @@ def request_head(
     return head
 
 
-def response_headers(
+def response_head(
     upstream: Iterable[tuple[bytes, bytes]], head: RequestHead, start_ns: bytes
-) -> list[tuple[bytes, bytes]]:
-    """The function's headers for the caller, plus the call id (when the gateway made it
-    up) and the start time, unless the function already returned them."""
-    out: list[tuple[bytes, bytes]] = []
+) -> tuple[bytes, bool]:
+    """The function's header lines for the caller, plus the call id (when the gateway made
+    it up) and the start time, unless the function already returned them; and whether
+    they carry a Content-Length (else the gateway frames the body itself)."""
+    out: list[bytes] = []
     named: list[bytes] = []
-    has_call_id = has_start = False
+    has_call_id = has_start = has_length = False
     for name, value in upstream:
         name = name.lower()
         if name in _NOT_RETURNED:
@@ -120,14 +121,16 @@ def response_headers(
             has_call_id = True
         elif name == X_START_TIME:
             has_start = True
-        out.append((name, value))
+        elif name == b"content-length":
+            has_length = True
+        out.append(b"%s: %s\r\n" % (name, value))
     if named:
-        out = [(n, v) for n, v in out if n not in named]
+        out = [line for line in out if line.split(b":", 1)[0] not in named]
     if head.minted and not has_call_id:
-        out.append((X_CALL_ID, head.call_id))
+        out.append(b"x-call-id: %s\r\n" % head.call_id)
     if not has_start:
-        out.append((X_START_TIME, start_ns))
-    return out
+        out.append(b"x-start-time: %s\r\n" % start_ns)
+    return b"".join(out), has_length
 
 
 def _listed(connection: bytes) -> list[bytes]:

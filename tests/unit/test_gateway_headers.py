@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faasbox.gateway.headers import RequestHead, request_head, response_headers
+from faasbox.gateway.headers import RequestHead, request_head, response_head
 
 START = b"GET / HTTP/1.1\r\nhost: fn:8080\r\n"
 
@@ -74,7 +74,7 @@ def test_no_client_address_no_forwarded_for() -> None:
 
 def test_response_keeps_repeats_drops_hop_by_hop_and_adds_ids() -> None:
     head, _ = _lines([])
-    out = response_headers(
+    lines, has_length = response_head(
         [
             (b"Content-Type", b"text/plain"),
             (b"Set-Cookie", b"a=1"),
@@ -87,18 +87,19 @@ def test_response_keeps_repeats_drops_hop_by_hop_and_adds_ids() -> None:
         head,
         b"123",
     )
-    assert out == [
-        (b"content-type", b"text/plain"),
-        (b"set-cookie", b"a=1"),
-        (b"set-cookie", b"b=2"),
-        (b"x-call-id", b"new-id"),
-        (b"x-start-time", b"123"),
-    ]
+    assert lines == (
+        b"content-type: text/plain\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n"
+        b"x-call-id: new-id\r\nx-start-time: 123\r\n"
+    )
+    assert not has_length
 
 
 def test_response_call_id_only_when_the_gateway_made_it() -> None:
     head, _ = _lines([(b"x-call-id", b"theirs")])
-    assert response_headers([], head, b"9") == [(b"x-start-time", b"9")]
+    assert response_head([(b"Content-Length", b"2")], head, b"9") == (
+        b"content-length: 2\r\nx-start-time: 9\r\n",
+        True,
+    )
     mine, _ = _lines([])
-    echoed = response_headers([(b"X-Call-Id", b"new-id"), (b"X-Start-Time", b"9")], mine, b"9")
-    assert echoed == [(b"x-call-id", b"new-id"), (b"x-start-time", b"9")]
+    echoed, _ = response_head([(b"X-Call-Id", b"new-id"), (b"X-Start-Time", b"9")], mine, b"9")
+    assert echoed == b"x-call-id: new-id\r\nx-start-time: 9\r\n"
