@@ -37,7 +37,8 @@ from tests.integration.test_scaling_kit import (
     wait_until,
 )
 from tests.support.api import deploy, remove, wait_for
-from tests.support.engine import probe_image, unique
+from tests.support.engine import unique
+from tests.support.images import probe_image
 from tests.support.server import Server
 
 RATE = 20.0  # requests per second offered: four times the OpenFaaS threshold
@@ -54,12 +55,8 @@ class ScaleUp:
 
 @contextmanager
 def faasbox(workdir: Path, **env: str) -> Iterator[Server]:
-    server = Server(state_dir=workdir / unique("state"), env=env)
-    server.start()
-    try:
+    with Server(state_dir=workdir / unique("state"), env=env) as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @contextmanager

@@ -1,14 +1,24 @@
-"""Fixtures shared by every suite. Engine tests skip only where no engine can exist."""
+"""Fixtures shared by every suite, and the check after it that nothing was left behind."""
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tests.support.engine import have_docker, probe_image
+from tests.support.engine import have_docker, run_token
+from tests.support.images import probe_image
+from tests.support.leftovers import sweep
 from tests.support.server import Server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's token enters the environment before any test starts a process."""
+    run_token()
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +30,8 @@ def engine_ready() -> None:
 @pytest.fixture(scope="session")
 def faasbox(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One faasbox for the session, on its own network, removed with its functions after."""
-    server = Server(state_dir=tmp_path_factory.mktemp("faasbox-state"))
-    server.start()
-    yield server
-    server.cleanup()
+    with Server(state_dir=tmp_path_factory.mktemp("faasbox-state")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +42,28 @@ def probe(engine_ready: None) -> str:
 @pytest.fixture
 def make_server(engine_ready: None, tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """A factory for tests that need their own faasbox (restarts, kills, isolation)."""
-    made: list[Server] = []
+    numbers = itertools.count()
+    with ExitStack() as cleanups:  # every server is cleaned up, even when one cleanup fails
 
-    def factory(**kwargs: object) -> Server:
-        server = Server(state_dir=tmp_path / f"state{len(made)}", **kwargs)  # type: ignore[arg-type]
-        made.append(server)
-        return server
+        def factory(**kwargs: object) -> Server:
+            state_dir = tmp_path / f"state{next(numbers)}"
+            server = Server(state_dir=state_dir, **kwargs)  # type: ignore[arg-type]
+            cleanups.callback(server.cleanup)
+            return server
 
-    yield factory
-    for server in made:
-        server.cleanup()
+        yield factory
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Run after every fixture's teardown: any process still carrying this run's token
+    and any engine object named with it is a leak. It is removed, and the run fails."""
+    if not have_docker():
+        return
+    left = sweep(run_token())
+    if left:
+        print("\nleftovers: the suite left these behind (now removed):", file=sys.stderr)
+        for line in left:
+            print(f"  {line}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        print("\nleftovers: none (no process or engine object of this run remains)")

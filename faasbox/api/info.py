@@ -10,6 +10,7 @@ from starlette.responses import Response
 from faasbox import __version__
 from faasbox.api.errors import JSONResponse
 from faasbox.api.functions import runtime
+from faasbox.version import commit
 
 # OpenFaaS names for `uname -m`, as faas-cli prints them.
 _ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -22,7 +23,7 @@ def arch() -> str:
 
 async def info(request: Request) -> Response:
     """The OpenFaaS info object; `network` is faasbox's own addition, for the portal."""
-    version = {"sha": "", "release": __version__}
+    version = {"sha": commit(), "release": __version__}
     return JSONResponse(
         {
             "provider": {"provider": "faasbox", "orchestration": "swarm", "version": version},

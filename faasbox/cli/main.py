@@ -21,6 +21,7 @@ from faasbox.cli.console import Console
 from faasbox.cli.errors import CliError
 from faasbox.config import ConfigError
 from faasbox.engine.errors import EngineError
+from faasbox.version import commit
 
 Verb = Callable[[argparse.Namespace, Console], Any]
 
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version(args: argparse.Namespace, console: Console) -> int:
-    console.print(f"faasbox {__version__}")
+    console.print(f"faasbox {__version__} (commit {commit()})")
     return 0
 
 

@@ -26,12 +26,16 @@ FUNCTION_NAME = "com.openfaas.function"
 ANNOTATION_PREFIX = "com.openfaas.annotations."
 RESOURCES_LABEL = "com.faasbox.resources"
 UID_LABEL = "com.openfaas.uid"
+# OpenFaaS providers answer every function with this label set to its name; clients
+# (dashboards, faas-cli filters) key on it. It is derived, so it is never stored: a
+# client that sends back what it read leaves the stored labels as they were.
+NAME_LABEL = "faas_function"
 SECRETS_DIR = "/var/openfaas/secrets/"
-INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL}
+INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL, NAME_LABEL}
 
 
 def service_labels(deployment: Deployment) -> dict[str, str]:
-    labels = dict(deployment.labels)
+    labels = {k: v for k, v in deployment.labels.items() if k != NAME_LABEL}
     for key, value in deployment.annotations.items():
         labels[ANNOTATION_PREFIX + key] = value
     labels[FUNCTION_MARKER] = "true"
@@ -159,6 +163,7 @@ def status_fields(service: dict[str, Any], namespace: str) -> dict[str, Any]:
             annotations[key[len(ANNOTATION_PREFIX) :]] = value
         elif key not in INTERNAL_LABELS:
             labels[key] = value
+    labels[NAME_LABEL] = spec["Name"]
     env_vars: dict[str, str] = {}
     env_process = ""
     for entry in container.get("Env") or []:

@@ -8,7 +8,6 @@ Screenshots of every main page go to artifacts/ui/ (the path is printed).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,8 @@ from playwright.sync_api import (
     Error as PlaywrightError,
 )
 
-from tests.support.engine import PYTHON_BASE, REPO, build_image, ensure_base, remove_image, unique
+from tests.support.engine import REPO, unique
+from tests.support.images import Source, built_image
 from tests.support.server import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
@@ -67,14 +67,12 @@ def shots() -> Path:
 
 
 @pytest.fixture(scope="module")
-def watchdog_image(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    context = tmp_path_factory.mktemp("ui-image")
-    (context / "Dockerfile").write_text(DOCKERFILE)
-    shutil.copy(REPO / "watchdog" / "fwatchdog.py", context / "fwatchdog.py")
-    tag = f"faasbox-test/{unique('ui-watchdog')}:1"
-    build_image(context, tag, BASE=ensure_base(PYTHON_BASE))
-    yield tag
-    remove_image(tag)
+def watchdog_image(engine_ready: None) -> str:
+    context: dict[str, Source] = {
+        "Dockerfile": DOCKERFILE,
+        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+    }
+    return built_image("ui-watchdog", context)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +240,7 @@ def test_func_c_from_create_to_delete(
     assert deployed["image"] == watchdog_image
     assert deployed["envProcess"] == "tr a-z A-Z"
     assert deployed["envVars"] == {"write_debug": "true", "GREETING": "hello"}
-    assert deployed["labels"] == {"team": "ui"}
+    assert deployed["labels"] == {"team": "ui", "faas_function": name}
     assert deployed["secrets"] == [secret]
     expect(page.locator(".config")).to_contain_text(secret)
 
@@ -312,7 +310,7 @@ def test_func_c_from_create_to_delete(
     expect(page.locator(".config")).to_contain_text("updated")
     updated = api_function(faasbox, name)
     assert updated["envVars"]["GREETING"] == "updated"
-    assert updated["labels"] == {"team": "ui"}
+    assert updated["labels"] == {"team": "ui", "faas_function": name}
     assert updated["secrets"] == [secret]
 
     # Delete, after saying so in the confirmation dialog.

@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import stat
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import orjson
 import pytest
 
 from tests.support.api import deploy, remove, replica_addresses, wait_for
-from tests.support.engine import unique
+from tests.support.engine import REPO, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -98,6 +99,12 @@ def test_info_and_namespaces(api: httpx.Client, faasbox: Server) -> None:
     assert info["arch"] in ("x86_64", "arm64", "armhf")
     assert info["network"] == faasbox.network
     assert api.get("/system/namespaces").json() == ["openfaas-fn"]
+    # The suite runs from a checkout: the commit is the checkout's HEAD.
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert info["provider"]["version"]["sha"] == head
+    assert info["version"]["sha"] == head
 
 
 def test_secrets_crud(api: httpx.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 
@@ -57,14 +58,16 @@ def test_full_lifecycle(api: httpx.Client, faasbox: Server, probe: str) -> None:
     try:
         response = deploy(api, name, probe, **fields)
         assert response.status_code == 202, response.text
-        assert name in [f["name"] for f in api.get("/system/functions").json()]
+        listed = {f["name"]: f for f in api.get("/system/functions").json()}
+        assert listed[name]["labels"]["faas_function"] == name
 
         status = wait_for(api, name, available=1)
         assert status["image"] == probe
         assert status["namespace"] == "openfaas-fn"
         assert status["envProcess"] == "python3 probe.py"
         assert status["envVars"] == {"GREETING": "hello"}
-        assert status["labels"] == {"team": "core", "com.openfaas.scale.min": "1"}
+        labels = {"team": "core", "com.openfaas.scale.min": "1", "faas_function": name}
+        assert status["labels"] == labels
         assert status["annotations"] == {"topic": "tests"}
         assert status["secrets"] == [secret]
         assert status["constraints"] == ["node.role == manager"]
@@ -81,8 +84,10 @@ def test_full_lifecycle(api: httpx.Client, faasbox: Server, probe: str) -> None:
         assert seen["env"]["fprocess"] == "python3 probe.py"
         assert probe_get(address, f"/secret/{secret}").text == "s3cr3t"
 
-        # An update with new env rolls the task; the new replica sees it.
+        # An update with new env rolls the task; the new replica sees it. The labels are
+        # sent back as read, faas_function included, as a client copying them would.
         fields["envVars"] = {"GREETING": "bonjour"}
+        fields["labels"] = status["labels"]
         assert (
             api.put(
                 "/system/functions", json={"service": name, "image": probe, **fields}
@@ -101,7 +106,11 @@ def test_full_lifecycle(api: httpx.Client, faasbox: Server, probe: str) -> None:
             time.sleep(0.3)
         else:
             raise AssertionError("update did not roll the task")
-        assert api.get(f"/system/function/{name}").json()["envVars"] == {"GREETING": "bonjour"}
+        updated = api.get(f"/system/function/{name}").json()
+        assert updated["envVars"] == {"GREETING": "bonjour"}
+        assert updated["labels"] == labels
+        (service,) = json.loads(docker("service", "inspect", name))
+        assert "faas_function" not in service["Spec"]["Labels"], "derived, never stored"
 
         # Secret rotation reaches the function without a window where the file is missing.
         assert (

@@ -21,22 +21,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.engine import PYTHON_BASE, REPO, build_image, docker, ensure_base, unique
+from tests.support import images
+from tests.support.engine import docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
 
-ECHO_IMAGE = "faasbox-test/invoke-echo:2"
 MB = 1 << 20
 
 
 @pytest.fixture(scope="session")
 def echo_image(engine_ready: None) -> str:
-    """Reused across runs like the probe image: built only when missing."""
-    if not docker("image", "inspect", ECHO_IMAGE, check=False):
-        ensure_base()
-        build_image(REPO / "tests" / "images" / "invoke", ECHO_IMAGE, BASE=PYTHON_BASE)
-    return ECHO_IMAGE
+    return images.echo_image()
 
 
 def deploy(server: Server, image: str, *, replicas: int = 1, **fields: Any) -> str:
@@ -328,15 +324,12 @@ def strict(
 ) -> Iterator[tuple[Server, str]]:
     """A faasbox with short limits, set through OpenFaaS and faasbox variable names, and
     scale from zero off (with it on, a function at zero is woken instead of refused)."""
-    server = Server(
+    with Server(
         state_dir=tmp_path_factory.mktemp("strict"),
         env={"upstream_timeout": "1", "FAASBOX_MAX_BODY_SIZE": "1m", "scale_from_zero": "false"},
-    )
-    server.start()
-    name = deploy(server, echo_image)
-    yield server, name
-    remove(server, name)
-    server.cleanup()
+    ) as server:
+        name = deploy(server, echo_image)
+        yield server, name
 
 
 def test_upstream_timeout_is_502(strict: tuple[Server, str]) -> None:
@@ -365,7 +358,7 @@ def test_body_over_the_limit_is_413(strict: tuple[Server, str]) -> None:
 
 def test_no_ready_replica_is_503_without_scale_from_zero(strict: tuple[Server, str]) -> None:
     server, _ = strict
-    name = deploy(server, ECHO_IMAGE)
+    name = deploy(server, images.echo_image())
     try:
         with server.client() as api:
             scaled = api.post(f"/system/scale-function/{name}", json={"replicas": 0})

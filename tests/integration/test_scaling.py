@@ -32,10 +32,8 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(state_dir=tmp_path_factory.mktemp("scaling"), env=dict(FAST_SCALING))
-    server.start()
-    yield server
-    server.cleanup()
+    with Server(state_dir=tmp_path_factory.mktemp("scaling"), env=dict(FAST_SCALING)) as server:
+        yield server
 
 
 @pytest.fixture

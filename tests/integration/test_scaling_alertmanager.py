@@ -30,21 +30,17 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def server(engine_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(
-        state_dir=tmp_path_factory.mktemp("alerting"), env={"FAASBOX_AUTOSCALE": "false"}
-    )
-    server.start()
-    yield server
-    server.cleanup()
+    state_dir = tmp_path_factory.mktemp("alerting")
+    with Server(state_dir=state_dir, env={"FAASBOX_AUTOSCALE": "false"}) as server:
+        yield server
 
 
 @pytest.fixture
 def alerting(server: Server, tmp_path: Path) -> Iterator[Alerting]:
     if not have_alerting():
         pytest.fail("apt-get install -y prometheus prometheus-alertmanager")
-    stack = Alerting.for_server(server, tmp_path).start()
-    yield stack
-    stack.stop()
+    with Alerting.for_server(server, tmp_path) as stack:
+        yield stack
 
 
 def test_alertmanager_scales_up_under_load_and_back(

@@ -4,10 +4,8 @@ an own faasbox with fast scaling clocks, paced load, and bursts. No tests in her
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -19,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.engine import PYTHON_BASE, REPO, build_image, docker, ensure_base
+from tests.support.engine import REPO
+from tests.support.images import Source, built_image
 from tests.support.server import Server, free_port
 
 # Fast clocks for tests: a 4 s window, 2 s hold, 0.25 s ticks.
@@ -49,22 +48,14 @@ SLOW_HEALTHCHECK = (
 
 
 def fork_image(healthcheck: str = "") -> str:
-    """A fork-per-request function (faasbox watchdog running `echo`), built once per
-    watchdog version. Without a HEALTHCHECK readiness is the watchdog's /_/health, which
-    faasbox probes itself; with one, Swarm calls the task running only once it passed."""
-    dockerfile = _DOCKERFILE + healthcheck
-    watchdog = (REPO / "watchdog" / "fwatchdog.py").read_bytes()
-    digest = hashlib.sha256(watchdog + dockerfile.encode()).hexdigest()[:10]
-    tag = f"faasbox-test/scaling-fork:{digest}"
-    if docker("image", "inspect", "--format", "{{.Id}}", tag, check=False):
-        return tag
-    ensure_base()
-    with tempfile.TemporaryDirectory() as tmp:
-        context = Path(tmp)
-        (context / "Dockerfile").write_text(dockerfile)
-        (context / "fwatchdog.py").write_bytes(watchdog)
-        build_image(context, tag, BASE=PYTHON_BASE)
-    return tag
+    """A fork-per-request function (faasbox watchdog running `echo`). Without a
+    HEALTHCHECK readiness is the watchdog's /_/health, which faasbox probes itself; with
+    one, Swarm calls the task running only once it passed."""
+    context: dict[str, Source] = {
+        "Dockerfile": _DOCKERFILE + healthcheck,
+        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+    }
+    return built_image("scaling-fork", context)
 
 
 def status(client: httpx.Client, name: str) -> dict[str, Any]:
@@ -187,7 +178,8 @@ def have_alerting() -> bool:
 @dataclass
 class Alerting:
     """The Debian Prometheus and AlertManager, run directly (no systemd) on free loopback
-    ports with the shipped configs, pointed at one faasbox. Stop with `stop()`."""
+    ports with the shipped configs, pointed at one faasbox. `with` it, or `start()` and
+    `stop()`."""
 
     metrics_port: int
     gateway_port: int
@@ -225,6 +217,20 @@ class Alerting:
             .replace("username: admin", f"username: {self.user}")
             .replace("/var/lib/faasbox/basic-auth-password", str(self.password_file))
         )
+        try:
+            self._spawn_and_wait()
+        except BaseException:
+            self.stop()  # a stack that failed half way stops what did start
+            raise
+        return self
+
+    def __enter__(self) -> Alerting:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn_and_wait(self) -> None:
         self._spawn(
             ALERTMANAGER,
             f"--config.file={self.workdir / 'alertmanager.yml'}",
@@ -243,7 +249,6 @@ class Alerting:
         for port in (self.alertmanager_port, self.prometheus_port):
             url = f"http://127.0.0.1:{port}/-/ready"
             wait_until(partial(_answers, url), 30, url)
-        return self
 
     def _spawn(self, *argv: str, log: str) -> None:
         with (self.workdir / log).open("ab") as out:

@@ -78,9 +78,11 @@ def private_engine(engine_ready: None) -> Iterator[PrivateEngine]:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     engine = PrivateEngine(root)
-    engine.start()
-    yield engine
-    engine.stop()
+    try:
+        engine.start()
+        yield engine
+    finally:
+        engine.stop()
 
 
 def run_up(engine: PrivateEngine, state: Path, port: int) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,18 @@ DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 PYTHON_BASE = "faasbox-base/python:3.11"
 
 
+# A test run's token (tests/support/leftovers.py): inherited by every process the run
+# starts and part of every name unique() makes, so what a run leaves can be told apart
+# from what other runs on the same engine own.
+RUN_ENV = "FAASBOX_TEST_RUN"
+
+
+def run_token() -> str:
+    return os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:6])
+
+
 def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return f"{prefix}-{run_token()}{uuid.uuid4().hex[:6]}"
 
 
 def docker(*args: str, check: bool = True, timeout: float = 300) -> str:
@@ -86,16 +96,6 @@ def remove_functions_on(network: str) -> None:
 
 def image_exists(tag: str) -> bool:
     return subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True).returncode == 0
-
-
-def probe_image() -> str:
-    """The probe function image used by core tests, built once per engine."""
-    tag = "faasbox-test/probe:2"
-    if image_exists(tag):
-        return tag
-    ensure_base()
-    build_image(REPO / "tests" / "images" / "probe", tag, BASE=PYTHON_BASE)
-    return tag
 
 
 def have_docker() -> bool:

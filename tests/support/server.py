@@ -55,30 +55,38 @@ class Server:
         """Start and wait for /healthz; returns seconds to ready."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.state_dir / "faasbox.log"
-        log = self.log_path.open("ab")
         begin = time.perf_counter()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "faasbox",
-                "up",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--metrics-port",
-                str(self.metrics_port),
-                "--state-dir",
-                str(self.state_dir),
-                "--network",
-                self.network,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            env={**os.environ, **self.env},
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "faasbox",
+                    "up",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--metrics-port",
+                    str(self.metrics_port),
+                    "--state-dir",
+                    str(self.state_dir),
+                    "--network",
+                    self.network,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env={**os.environ, **self.env},
+            )
+        try:
+            return self._wait_healthy(begin, timeout)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _wait_healthy(self, begin: float, timeout: float) -> float:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -107,5 +115,17 @@ class Server:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
     def cleanup(self) -> None:
-        self.stop()
-        remove_functions_on(self.network)
+        """Stop faasbox and remove its functions and network; safe to call more than once."""
+        try:
+            self.stop()
+        finally:
+            remove_functions_on(self.network)
+
+    def __enter__(self) -> Server:
+        """`with Server(...) as server:` starts it and cleans up however the block ends;
+        a start that fails half way has cleaned up already."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

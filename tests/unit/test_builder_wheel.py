@@ -19,8 +19,9 @@ import pytest
 from faasbox.builder import resources
 
 REPO = Path(__file__).resolve().parents[2]
+# .git stays: the build records the commit it was built from (setup.py).
 _SKIP = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "artifacts"
+    ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "artifacts"
 )
 
 
@@ -68,8 +69,9 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
     )  # fmt: skip
     probe = (
         "from faasbox.builder import resources, templates; from pathlib import Path; "
+        "from faasbox.version import commit; "
         "print(resources.builtin_templates()); print(resources.watchdog()); "
-        "print(' '.join(templates.available(Path('.'))))"
+        "print(' '.join(templates.available(Path('.')))); print(commit())"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("FAASBOX_HOME", "PYTHONPATH")}
     result = subprocess.run(
@@ -80,10 +82,14 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
         text=True,
         check=True,
     )
-    found_templates, found_watchdog, langs = result.stdout.splitlines()
+    found_templates, found_watchdog, langs, commit = result.stdout.splitlines()
     assert found_templates == str(target / "faasbox" / "_templates")
     assert found_watchdog == str(target / "faasbox" / "_watchdog" / "fwatchdog.py")
     assert langs.split() == sorted(p.name for p in (REPO / "templates").iterdir())
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    assert commit == head.stdout.strip(), "the wheel records the commit it was built from"
 
 
 def test_a_checkout_wins_over_the_installed_copy() -> None:

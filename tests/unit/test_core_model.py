@@ -103,11 +103,11 @@ def test_deployment_round_trips_through_the_service_spec() -> None:
     service = {"ID": "x", "Spec": spec, "CreatedAt": "2026-11-26T01:00:00.1Z"}
     status = status_fields(service, "openfaas-fn")
     request = full_request()
+    assert status["labels"] == {**request["labels"], "faas_function": "func_c"}
     for key in (
         "image",
         "envProcess",
         "envVars",
-        "labels",
         "annotations",
         "constraints",
         "secrets",
@@ -142,7 +142,7 @@ def test_nulls_are_accepted_and_empty_maps_omitted() -> None:
     spec = service_spec(deployment, network_id="n", secret_refs=[], replicas=1)
     status = status_fields({"ID": "x", "Spec": spec}, "openfaas-fn")
     assert "envVars" not in status and "limits" not in status and "requests" not in status
-    assert status["labels"] == {} and status["secrets"] == []
+    assert status["labels"] == {"faas_function": "fn"} and status["secrets"] == []
 
 
 @pytest.mark.parametrize(
@@ -204,3 +204,17 @@ def test_credentials_created_once_and_checked(tmp_path: Path) -> None:
     assert not first.header_matches(b"Bearer ")
     assert not first.header_matches(b"Basic ***")
     assert not Credentials("admin", "pw").header_matches(b"Basic " + base64.b64encode(b"root:pw"))
+
+
+def test_faas_function_is_answered_but_never_stored() -> None:
+    """A client that sends back the labels it read (faas_function among them) changes
+    nothing: the label is derived from the name on every read."""
+    request = {"service": "fn", "image": "img", "labels": {"a": "1", "faas_function": "fn"}}
+    spec = service_spec(
+        parse_deployment(request, "openfaas-fn"), network_id="n", secret_refs=[], replicas=1
+    )
+    assert spec["Labels"].get("faas_function") is None
+    assert status_fields({"ID": "x", "Spec": spec}, "openfaas-fn")["labels"] == {
+        "a": "1",
+        "faas_function": "fn",
+    }

@@ -30,9 +30,7 @@ def make_watchdog(tmp_path: Path) -> Iterator[MakeWatchdog]:
 
     yield factory
     for watchdog in made:
-        if watchdog.proc is not None and watchdog.proc.poll() is None:
-            watchdog.proc.kill()
-            watchdog.proc.wait()
+        watchdog.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.engine import RUN_ENV, run_token
+from tests.support.leftovers import kill, marked_processes
+
 WATCHDOG = Path(__file__).resolve().parents[2] / "watchdog" / "fwatchdog.py"
+# Inherited by every process a watchdog starts, so close() finds them all.
+OWNER_ENV = "FAASBOX_TEST_WATCHDOG"
 
 
 def stdlib_python() -> str:
@@ -52,6 +57,8 @@ class Watchdog:
         self.port = free_port()
         self.env = {
             "PATH": os.environ["PATH"],
+            RUN_ENV: run_token(),
+            OWNER_ENV: str(workdir),
             "TMPDIR": str(self.tmpdir),
             "port": str(self.port),
             "healthcheck_interval": "0",
@@ -120,6 +127,15 @@ class Watchdog:
                 self.proc.wait()
                 raise AssertionError("watchdog ignored SIGTERM") from None
         return self.proc.returncode
+
+    def close(self) -> None:
+        """Kill the watchdog and everything it started, whatever state the test left it
+        in: its children run in process groups of their own (http mode's upstream, a
+        fork-mode child with its orphans), so they are found by the marker they inherit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        kill(marked_processes(str(self.workdir), OWNER_ENV))
 
     def children(self) -> dict[int, str]:
         """pid -> state of the watchdog's direct children ("Z" is a zombie)."""

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.engine import unique
+from tests.support.images import Source, built_image
 from tests.watchdog.harness import WATCHDOG, wait_until
 
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
-BASE = "faasbox-base/python:3.11"
-REPO = Path(__file__).resolve().parents[2]
 HANDLER = """#!/bin/sh
 [ "$Http_Query" = orphan ] && (sleep 0.2 >/dev/null 2>&1 &)
 [ "$Http_Query" = sleep ] && sleep 30
 echo "path=$Http_Path"
 cat
 """
-DOCKERFILE = f"""FROM {BASE}
+DOCKERFILE = """ARG BASE
+FROM ${BASE}
 COPY fwatchdog.py /usr/local/bin/fwatchdog.py
 COPY handler.sh /home/app/handler.sh
 ENV fprocess=/home/app/handler.sh
@@ -53,20 +52,19 @@ def docker(*args: str, check: bool = True) -> str:
 
 @pytest.fixture
 def container(tmp_path: Path) -> Iterator[str]:
-    """Builds an image from the offline base and runs it; both are removed afterwards."""
-    if subprocess.run([DOCKER, "image", "inspect", BASE], capture_output=True).returncode:
-        subprocess.run(
-            ["bash", str(REPO / "scripts" / "offline-base.sh"), BASE, "python3"], check=True
-        )
-    shutil.copy(WATCHDOG, tmp_path / "fwatchdog.py")
+    """Runs the watchdog image (built from the offline base when missing); the container is
+    removed afterwards, the image kept for the next run."""
     handler = tmp_path / "handler.sh"
     handler.write_text(HANDLER)
     handler.chmod(0o755)
-    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
-    suffix = uuid.uuid4().hex[:10]
-    tag, name = f"faasbox-test/watchdog:{suffix}", f"faasbox-test-watchdog-{suffix}"
+    context: dict[str, Source] = {
+        "Dockerfile": DOCKERFILE,
+        "fwatchdog.py": WATCHDOG,
+        "handler.sh": handler,
+    }
+    tag = built_image("watchdog-pid1", context)
+    name = unique("faasbox-test-watchdog")
     try:
-        docker("build", "-q", "-t", tag, str(tmp_path))
         docker(
             "run",
             "-d",
@@ -83,7 +81,6 @@ def container(tmp_path: Path) -> Iterator[str]:
         yield name
     finally:
         docker("rm", "-f", name, check=False)
-        docker("rmi", "-f", tag, check=False)
 
 
 @pytest.mark.engine

@@ -5,6 +5,11 @@
 import { ApiError, deploy, getFunction, info, listSecrets, update } from "./api.js";
 import { formatPairs, h, parsePairs } from "./dom.js";
 
+/** The labels a user set: the API adds faas_function (the name) to every answer. */
+function userLabels(labels) {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => key !== "faas_function"));
+}
+
 // Which field a server message is about, by how the message starts.
 const FIELD_OF = [
   [/^(function name|function \S+ already exists)/i, "service"],
@@ -65,7 +70,7 @@ export function formView(root, { name } = {}) {
       envProcess: h("input", { autocomplete: "off", spellcheck: "false", value: current?.envProcess ?? "", placeholder: "cat" }),
       network: h("input", { autocomplete: "off", spellcheck: "false", value: network, placeholder: "default" }),
       envVars: h("textarea", { rows: 3, spellcheck: "false", placeholder: "KEY=value" }, formatPairs(current?.envVars)),
-      labels: h("textarea", { rows: 3, spellcheck: "false", placeholder: "com.openfaas.scale.min=1" }, formatPairs(current?.labels)),
+      labels: h("textarea", { rows: 3, spellcheck: "false", placeholder: "com.openfaas.scale.min=1" }, formatPairs(userLabels(current?.labels))),
     };
     const secrets = secretChoices(secretNames, current?.secrets ?? []);
     const general = h("p", { class: "error", role: "alert", hidden: true });
