@@ -74,8 +74,10 @@ def service_spec(
         "Env": env,
         "Secrets": secret_refs,
         "ReadOnly": deployment.read_only_root_filesystem,
-        "StopGracePeriod": stop_grace_period(deployment.env_vars),
     }
+    grace = stop_grace_period(deployment.env_vars)
+    if grace is not None:
+        container["StopGracePeriod"] = grace
     if deployment.read_only_root_filesystem:
         # The watchdog's lock file lives in /tmp.
         container["Mounts"] = [{"Type": "tmpfs", "Target": "/tmp"}]
@@ -99,27 +101,29 @@ def service_spec(
     }
 
 
-# The watchdogs' own defaults when a function sets none: write_timeout 30 s, and the
-# SIGTERM drain keeps serving for healthcheck_interval (default: write_timeout).
-_WATCHDOG_WRITE_TIMEOUT = 30.0
 _GRACE_MARGIN = 5.0
+_TIMEOUTS = ("write_timeout", "exec_timeout", "healthcheck_interval")
 
 
-def stop_grace_period(env: dict[str, str]) -> int:
-    """Nanoseconds Swarm waits after SIGTERM before it kills a replica. Swarm's 10 s default
-    cuts off calls still running: a watchdog keeps serving for healthcheck_interval after
-    SIGTERM (so the gateway sees it leave), then gives running calls up to write_timeout
-    (or exec_timeout when longer), so the grace period covers both plus a margin."""
+def stop_grace_period(env: dict[str, str]) -> int | None:
+    """Nanoseconds Swarm waits after SIGTERM before it kills a replica, or None to keep
+    Swarm's 10 s when the function declares no timeout. 10 s cuts off longer calls still
+    running: a watchdog keeps serving for healthcheck_interval (default: write_timeout)
+    after SIGTERM, so the gateway sees it leave, then gives running calls up to
+    write_timeout (exec_timeout when longer); the grace period covers both, plus a margin.
+    Undeclared, the watchdogs' defaults differ (5 s to 30 s), and an image that ignores
+    SIGTERM would make every removal wait the longest of them."""
 
-    def seconds(name: str, default: float) -> float:
+    def seconds(name: str) -> float:
         try:
-            return parse_duration(env[name]) if env.get(name) else default
+            return parse_duration(env[name]) if env.get(name) else 0.0
         except ConfigError:
-            return default  # the watchdog refuses to start with it; nothing runs to wait for
+            return 0.0  # the watchdog refuses to start with it; nothing runs to wait for
 
-    write = seconds("write_timeout", _WATCHDOG_WRITE_TIMEOUT)
-    running = max(write, seconds("exec_timeout", 0.0))
-    total = seconds("healthcheck_interval", write) + running + _GRACE_MARGIN
+    write, running, drain = (seconds(name) for name in _TIMEOUTS)
+    if not (write or running or drain):
+        return None
+    total = (drain or write) + max(write, running) + _GRACE_MARGIN
     return int(total * 1e9)
 
 

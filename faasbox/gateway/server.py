@@ -43,8 +43,6 @@ def server_protocol(
 ) -> type[HttpToolsProtocol]:
     """The protocol class uvicorn is handed: it reads the gateway through `gateway()`,
     which is None until the lifespan has started it."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    limit = soft if soft != resource.RLIM_INFINITY else 0
     return type(
         "FaasboxProtocol",
         (ServerProtocol,),
@@ -55,7 +53,6 @@ def server_protocol(
             "max_headers": settings.max_headers,
             "head_timeout": settings.header_timeout,
             "body_timeout": settings.read_timeout,
-            "fd_limit": limit,
         },
     )
 
@@ -69,7 +66,6 @@ class ServerProtocol(HttpToolsProtocol):
     max_headers = 100
     head_timeout = 10.0
     body_timeout = 60.0
-    fd_limit = 0
     _warned_at = -_FD_WARN_EVERY
     _date_source: list[tuple[bytes, bytes]] | None = None
     _date = b""
@@ -94,18 +90,7 @@ class ServerProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()
-        if self.fd_limit and len(self.connections) * _FDS_PER_CONNECTION > (
-            self.fd_limit * _FD_WARN_SHARE
-        ):
-            now = time.monotonic()
-            if now - ServerProtocol._warned_at >= _FD_WARN_EVERY:
-                ServerProtocol._warned_at = now
-                log.warning(
-                    "[server] %d connections open, near the limit of %d open files: new "
-                    "connections will soon be refused; raise it (LimitNOFILE=, ulimit -n)",
-                    len(self.connections),
-                    self.fd_limit,
-                )
+        self._check_file_limit()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -265,6 +250,23 @@ class ServerProtocol(HttpToolsProtocol):
         self.on_response_complete()
 
     # limits -------------------------------------------------------------------------
+    def _check_file_limit(self) -> None:
+        """Read per connection (not at start), so a limit changed under a running process
+        (prlimit, systemd) counts."""
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        open_now = len(self.connections) * _FDS_PER_CONNECTION
+        if soft == resource.RLIM_INFINITY or open_now <= soft * _FD_WARN_SHARE:
+            return
+        now = time.monotonic()
+        if now - ServerProtocol._warned_at >= _FD_WARN_EVERY:
+            ServerProtocol._warned_at = now
+            log.warning(
+                "[server] %d connections open, near the limit of %d open files: new "
+                "connections will soon be refused; raise it (LimitNOFILE=, ulimit -n)",
+                len(self.connections),
+                soft,
+            )
+
     def _arm_head_timer(self) -> None:
         if self.head_timeout > 0:
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
