@@ -79,7 +79,7 @@ class ServerProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._head_bytes = 0
-        self._header_count = 0
+        self._header_count = self._head_size = 0
         self._in_head = True
         self._too_large = False
         self._head_timer: asyncio.TimerHandle | None = None
@@ -147,21 +147,23 @@ class ServerProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._header_count = 0
+        self._header_count = self._head_size = 0
         if self._head_timer is None:
             self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.max_head:
+        self._head_size += len(url)
+        if self._head_size > self.max_head:
             self._too_large = True
             raise ValueError("request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
-        if self._header_count > self.max_headers:
+        self._head_size += len(name) + len(value) + 4
+        if self._header_count > self.max_headers or self._head_size > self.max_head:
             self._too_large = True
-            raise ValueError("too many headers")
+            raise ValueError("request head too large")
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -209,6 +211,7 @@ class ServerProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_head = True  # what follows is the next request's head
         cycle: object = self.cycle
         if type(cycle) is Call:
             cycle.request_done()
