@@ -73,8 +73,8 @@ class Call:
         "backend",
         "began",
         "body",
+        "body_deadline",
         "body_done",
-        "body_timer",
         "buffered",
         "caller",
         "chunked_down",
@@ -82,6 +82,7 @@ class Call:
         "code",
         "conn",
         "continue_100",
+        "deadline",
         "fresh_only",
         "gateway",
         "head",
@@ -99,7 +100,6 @@ class Call:
         "start_ns",
         "streaming",
         "task",
-        "timer",
         "tried",
         "upstream_done",
         "waiting",
@@ -145,8 +145,8 @@ class Call:
         self.backend: Backend | None = None
         self.tried: list[Backend] = []
         self.task: asyncio.Task[None] | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.body_timer: asyncio.TimerHandle | None = None
+        # Loop times the gateway's sweep compares with (0: none); cheaper than timers.
+        self.deadline = self.body_deadline = 0.0
         self.out: list[bytes] = []
         self.began = 0.0
         self.reused = self.retried = self.fresh_only = False
@@ -165,8 +165,8 @@ class Call:
             return
         gateway.metrics.request_started(self.name)
         self.began = time.perf_counter()
-        loop = gateway.loop
-        now = loop.time()
+        gateway.calls.add(self)
+        now = gateway.loop.time()
         if gateway.max_body < self.head.content_length:
             self._refuse(413, f"request body larger than {gateway.max_body} bytes")
             return
@@ -174,9 +174,9 @@ class Call:
             if self.continue_100:
                 self.caller.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if gateway.read_timeout:
-                self.body_timer = loop.call_at(now + gateway.read_timeout, self._body_expired)
+                self.body_deadline = now + gateway.read_timeout
         if gateway.exchange_timeout:
-            self.timer = loop.call_at(now + gateway.exchange_timeout, self._expired)
+            self.deadline = now + gateway.exchange_timeout
         if self.body_done or self.head.content_length > SMALL_BODY:
             self._go()
         else:
@@ -204,9 +204,6 @@ class Call:
         if self.response_complete:
             return
         self.body_done = True
-        if self.body_timer is not None:
-            self.body_timer.cancel()
-            self.body_timer = None
         if self.streaming and self.conn is not None:
             if self.chunked_up:
                 self.conn.write(b"0\r\n\r\n")
@@ -410,19 +407,20 @@ class Call:
         self.caller.pause_caller(paused)
 
     # ending ---------------------------------------------------------------------------
+    def expire(self, now: float) -> None:
+        """The gateway's sweep: end the call if one of its deadlines has passed."""
+        if self.body_deadline and now >= self.body_deadline and not self.body_done:
+            self._refuse(408, "request body not received within read_timeout")
+        elif self.deadline and now >= self.deadline:
+            self._expired()
+
     def _expired(self) -> None:
-        self.timer = None
         if not self.body_done:
             self._refuse(408, "request body not received within read_timeout")
         elif self.queued:
             self._refuse(503, f"no replica of function {self.name} was free in time")
         else:
             self._refuse(502, f"function {self.name} timed out")
-
-    def _body_expired(self) -> None:
-        self.body_timer = None
-        if not self.body_done:
-            self._refuse(408, "request body not received within read_timeout")
 
     def _refuse(self, status: int, text: str) -> None:
         """End the call with a short answer of our own, or a cut one if the answer began."""
@@ -455,9 +453,7 @@ class Call:
         if self.response_complete:
             return
         self.response_complete = True
-        for timer in (self.timer, self.body_timer):
-            if timer is not None:
-                timer.cancel()
+        self.gateway.calls.discard(self)
         if self.task is not None:
             self.task.cancel()
             self.task = None

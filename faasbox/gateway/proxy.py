@@ -12,6 +12,7 @@ replica fails or times out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from faasbox.functions import Function
 from faasbox.gateway.balancer import Balancer
@@ -21,6 +22,9 @@ from faasbox.runtime import Runtime
 from faasbox.scaling.waker import Waker
 
 PREFIX = b"/function/"
+# How often running calls are checked against their deadlines: timeouts are seconds, and
+# one sweep costs less than a timer armed and cancelled per call.
+SWEEP_EVERY = 0.1
 
 
 class Gateway:
@@ -44,6 +48,8 @@ class Gateway:
         limits = [t for t in (settings.write_timeout, settings.upstream_timeout) if t > 0]
         self.exchange_timeout = min(limits) if limits else 0.0
         self.loop = asyncio.get_event_loop()
+        self.calls: set[Call] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -52,9 +58,21 @@ class Gateway:
         self.functions.listen(self._on_change)
         self.metrics.pool_size = lambda: self.pool.size
         self.pool.start()
+        self._sweeper = self.loop.create_task(self._sweep(), name="gateway-deadlines")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         await self.pool.close()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            now = self.loop.time()
+            for call in list(self.calls):
+                call.expire(now)
 
     def _on_change(self, name: str, function: Function | None) -> None:
         """Replicas that leave stop getting new calls now; their idle connections close,

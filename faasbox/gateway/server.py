@@ -119,8 +119,11 @@ class ServerProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if self._too_large or (self._in_head and self._head_bytes > self.max_head):
-            self._refuse_head(431, "request head too large")
+        if self._in_head and self._head_bytes:
+            if self._too_large or self._head_bytes > self.max_head:
+                self._refuse_head(431, "request head too large")
+            elif self._head_timer is None:
+                self._arm_head_timer()  # a head arrives in pieces: it gets head_timeout
 
     def shutdown(self) -> None:
         cycle: object = self.cycle
@@ -145,11 +148,12 @@ class ServerProtocol(HttpToolsProtocol):
 
     # parser callbacks ---------------------------------------------------------------
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's ASGI scope is built only for requests that go to the app.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         self._in_head = True
         self._header_count = self._head_size = 0
-        if self._head_timer is None:
-            self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -179,6 +183,17 @@ class ServerProtocol(HttpToolsProtocol):
             or (self.server is not None and self.server[1] == self.metrics_port)
             or self.parser.should_upgrade()
         ):
+            self.scope = {  # type: ignore[typeddict-item]
+                "type": "http",
+                "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+                "http_version": "1.1",
+                "server": self.server,
+                "client": self.client,
+                "scheme": self.scheme,  # type: ignore[typeddict-item]
+                "root_path": self.root_path,
+                "headers": self.headers,
+                "state": self.app_state.copy(),
+            }
             super().on_headers_complete()
             self._watch_body()
             return
