@@ -25,6 +25,10 @@ from faasbox.engine.spec import replicas_of, status_fields
 log = logging.getLogger("faasbox.functions")
 
 _TRANSITIONAL = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+# A running task that appeared while the view was up is probed this often, this many
+# times, before it gets calls: Swarm's "running" (or "healthy") is not "answers HTTP".
+_PROBE_EVERY = 0.1
+_PROBES = 300
 _RESYNC_EVERY = 15.0
 _SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 
@@ -81,7 +85,9 @@ class FunctionsView:
         self._listeners: list[Listener] = []
         self._settling: dict[str, asyncio.Task[None]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._promoted: set[str] = set()  # task ids proven healthy before Swarm says so
+        # Task ids proven to answer /_/health (or running when the view was first read).
+        self._promoted: set[str] = set()
+        self._probes: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -110,9 +116,10 @@ class FunctionsView:
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._settling.values()]:
+        tasks = [*self._tasks, *self._settling.values(), *self._probes.values()]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._settling.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -180,10 +187,14 @@ class FunctionsView:
             if not address:
                 continue
             replica = Replica(task["ID"], address, task["ID"] in current)
-            if state == "running" or task["ID"] in self._promoted:
+            if state == "running" and not self.engine_up:
+                self._promoted.add(task["ID"])  # serving already: no one waits on a probe
+            if task["ID"] in self._promoted:
                 endpoints.append(replica)
             else:
                 starting.append(replica)
+                if state == "running":
+                    self._probe_later(name, replica)
         if sum(1 for e in endpoints if e.up_to_date) != replicas_of(service):
             unsettled = True
         labels = dict(service["Spec"].get("Labels") or {})
@@ -214,6 +225,27 @@ class FunctionsView:
         )
         self._set(name, function)
         return function
+
+    def _probe_later(self, name: str, replica: Replica) -> None:
+        if replica.task_id not in self._probes:
+            self._probes[replica.task_id] = asyncio.create_task(self._probe(name, replica))
+
+    async def _probe(self, name: str, replica: Replica) -> None:
+        """Promote a new running replica once its server answers, so no call meets a
+        replica that is still starting (a refused connect, or a watchdog's 503)."""
+        from faasbox.scaling.waker import healthy  # the waker reads this view: no cycle
+
+        try:
+            for _ in range(_PROBES):
+                if await healthy(replica):
+                    self.promote(name, replica)
+                    return
+                await asyncio.sleep(_PROBE_EVERY)
+                function = self._functions.get(name)
+                if function is None or replica not in function.starting:
+                    return
+        finally:
+            self._probes.pop(replica.task_id, None)
 
     async def _address(self, task: dict[str, Any]) -> str:
         """The task's IP on our network: in the task on overlays, in the container on bridges

@@ -8,11 +8,13 @@ runs, as a watchdog does.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support import images
-from tests.support.engine import docker, unique
+from tests.support.engine import DOCKER, docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -31,16 +33,22 @@ REPLICAS = 3
 
 @dataclass
 class Load:
-    """Callers POSTing /record in a loop until stopped; every outcome by call id."""
+    """Callers POSTing /record in a loop until stopped; every outcome by call id. Each
+    replica's log is followed from the start (Swarm deletes the containers of a scale
+    down), and `executed` holds what every container logged, by container id."""
 
     server: Server
     name: str
     outcomes: dict[str, int] = field(default_factory=dict)  # call id -> status, 0: error
+    executed: dict[str, list[str]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _followers: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
 
     def __enter__(self) -> Load:
+        self._follow()
         self._threads = [threading.Thread(target=self._call) for _ in range(CALLERS)]
+        self._threads.append(threading.Thread(target=self._watch))
         for thread in self._threads:
             thread.start()
         return self
@@ -49,6 +57,33 @@ class Load:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+        time.sleep(0.5)  # the last lines reach the followers
+        for container, follower in self._followers.items():
+            follower.terminate()
+            out, _ = follower.communicate()
+            self.executed[container] = [
+                line.split()[1] for line in out.splitlines() if line.startswith("executed ")
+            ]
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            self._follow()
+
+    def _follow(self) -> None:
+        listed = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={self.name}")
+        for container in listed.split():
+            if container not in self._followers:
+                self._followers[container] = subprocess.Popen(
+                    [DOCKER, "logs", "-f", container],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+
+    def counts(self, containers: Iterable[str] | None = None) -> Counter[str]:
+        """How often each call id was executed, on these containers (default: all)."""
+        chosen = self.executed if containers is None else containers
+        return Counter(i for c in chosen for i in self.executed.get(c, []))
 
     def _call(self) -> None:
         with httpx.Client(base_url=self.server.url, timeout=30) as client:
@@ -68,27 +103,36 @@ class Load:
         return {k: v for k, v in self.outcomes.items() if v != 200}
 
 
+ENV = {"write_timeout": "5s"}
+
+
 @pytest.fixture
 def recorder(faasbox: Server) -> Iterator[str]:
     """An echo function with REPLICAS replicas, removed after the test."""
+    with _function(faasbox, REPLICAS, ENV) as name:
+        yield name
+
+
+@contextmanager
+def _function(server: Server, replicas: int, env: dict[str, str]) -> Iterator[str]:
     name = unique("fb11-chg")
-    with faasbox.client() as api:
+    with server.client() as api:
         response = api.post(
             "/system/functions",
             json={
                 "service": name,
                 "image": images.echo_image(),
                 "labels": {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"},
-                "envVars": {"write_timeout": "5s"},
+                "envVars": env,
             },
         )
         assert response.status_code == 202, response.text
-        assert api.post(f"/system/scale-function/{name}", json={"replicas": REPLICAS}).is_success
-    _wait(faasbox, name, lambda f: f["availableReplicas"] == REPLICAS)
+        assert api.post(f"/system/scale-function/{name}", json={"replicas": replicas}).is_success
     try:
+        _wait(server, name, lambda f: f["availableReplicas"] == replicas)
         yield name
     finally:
-        with faasbox.client() as api:
+        with server.client() as api:
             api.request("DELETE", "/system/functions", json={"functionName": name})
 
 
@@ -103,17 +147,6 @@ def _wait(
                 return
             time.sleep(0.1)
     raise AssertionError(f"{name} never reached the state asked for")
-
-
-def _containers(name: str) -> list[str]:
-    """Every container the service ran, stopped ones included."""
-    listed = docker("ps", "-aq", "--filter", f"label=com.docker.swarm.service.name={name}")
-    return listed.split()
-
-
-def _executed(container: str) -> list[str]:
-    logs = docker("logs", container)
-    return [line.split()[1] for line in logs.splitlines() if line.startswith("executed ")]
 
 
 def _ran_once(load: Load, executed: Counter[str]) -> None:
@@ -138,7 +171,7 @@ def test_scale_down_under_load_fails_no_call(faasbox: Server, recorder: str) -> 
         time.sleep(3.0)  # past the leaving replicas' drain
     assert len(load.outcomes) > 100
     assert load.failed() == {}
-    _ran_once(load, Counter(i for c in _containers(recorder) for i in _executed(c)))
+    _ran_once(load, load.counts())
 
 
 def test_rolling_update_under_load_fails_no_call(faasbox: Server, recorder: str) -> None:
@@ -151,7 +184,7 @@ def test_rolling_update_under_load_fails_no_call(faasbox: Server, recorder: str)
                     "service": recorder,
                     "image": images.echo_image(),
                     "labels": {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"},
-                    "envVars": {"write_timeout": "5s", "VERSION": "2"},
+                    "envVars": {**ENV, "VERSION": "2"},
                 },
             )
             assert response.is_success, response.text
@@ -162,7 +195,7 @@ def test_rolling_update_under_load_fails_no_call(faasbox: Server, recorder: str)
         time.sleep(2.0)
     assert len(load.outcomes) > 100
     assert load.failed() == {}
-    _ran_once(load, Counter(i for c in _containers(recorder) for i in _executed(c)))
+    _ran_once(load, load.counts())
 
 
 def test_a_killed_replica_fails_only_its_calls_and_none_runs_twice(
@@ -175,9 +208,9 @@ def test_a_killed_replica_fails_only_its_calls_and_none_runs_twice(
         docker("kill", victim)
         _wait(faasbox, recorder, lambda f: f["availableReplicas"] < REPLICAS)
         time.sleep(2.0)
-    on_victim = set(_executed(victim))
-    others = [c for c in _containers(recorder) if c != victim]  # the replacement included
-    on_survivors = Counter(i for c in others for i in _executed(c))
+    on_victim = set(load.counts([victim]))
+    others = [c for c in load.executed if c != victim]  # the replacement included
+    on_survivors = load.counts(others)
     assert len(load.outcomes) > 100
     assert max(on_survivors.values()) == 1, "a call ran twice on the survivors"
     assert not on_victim & set(on_survivors), "a call ran on the killed replica and again"
@@ -185,3 +218,17 @@ def test_a_killed_replica_fails_only_its_calls_and_none_runs_twice(
     assert len(failed) <= CALLERS, failed  # at most the calls on it when it died
     assert not set(failed) & set(on_survivors), "a failed call ran on a replica that lives"
     _ran_once(load, on_survivors + Counter(on_victim))
+
+
+def test_a_new_replica_gets_calls_only_once_it_answers(faasbox: Server) -> None:
+    """Swarm calls these replicas healthy at once (their lock file exists) while their
+    server answers 503 for three seconds: calls must not see that."""
+    with _function(faasbox, 1, {**ENV, "WARMUP": "3"}) as name, Load(faasbox, name) as load:
+        time.sleep(1.0)
+        with faasbox.client() as api:
+            assert api.post(f"/system/scale-function/{name}", json={"replicas": 2}).is_success
+        _wait(faasbox, name, lambda f: f["availableReplicas"] == 2)
+        time.sleep(1.0)
+    served = [len(calls) for calls in load.executed.values()]
+    assert load.failed() == {}
+    assert len(served) == 2 and min(served) > 0, served  # the new replica took calls too

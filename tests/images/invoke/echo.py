@@ -15,8 +15,10 @@ GET/POST/... /anything          JSON: method, path (with query), headers, body s
 /record?s=S                     prints "executed <X-Call-Id>" to stdout, sleeps, then 200
 
 Env `LISTEN_PORT` moves it off 8080 (a replica that refuses the gateway's connections).
-On SIGTERM it drains as the watchdog does: it keeps serving for `DRAIN` seconds (default
-1), then stops accepting and exits once the requests it is running are answered.
+With `WARMUP=S` it answers every request, /_/health included, with 503 for its first S
+seconds (a server that listens before it is ready). On SIGTERM it drains as the watchdog
+does: it keeps serving for `DRAIN` seconds (default 1), then stops accepting and exits
+once the requests it is running are answered.
 """
 
 import hashlib
@@ -36,6 +38,7 @@ LOCK = threading.Lock()
 DROPPED: Counter[str] = Counter()
 SLEEPING = [0, 0]  # now, most at once
 RUNNING = [0]  # requests being answered
+READY_AT = time.monotonic() + float(os.environ.get("WARMUP", "0"))
 
 
 def pattern(n: int) -> bytes:
@@ -94,6 +97,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer_any(self) -> None:
         url = urlsplit(self.path)
+        if time.monotonic() < READY_AT:
+            self.answer(503, b"warming up\n", "text/plain")
+            return
         query = parse_qs(url.query)
         if url.path == "/_/health":
             self.answer(200, b"OK", "text/plain")
@@ -171,7 +177,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/record":
             for _ in self.body_chunks():
                 pass
-            print("executed", self.headers.get("X-Call-Id", ""), flush=True)
+            with LOCK:  # one whole line per call, whatever the other threads print
+                print(f"executed {self.headers.get('X-Call-Id', '')}", flush=True)
             time.sleep(float(query["s"][0]))
             self.answer(200, os.uname().nodename.encode(), "text/plain")
         else:
