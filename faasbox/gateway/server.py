@@ -245,7 +245,8 @@ class ServerProtocol(HttpToolsProtocol):
 
     # what a Call uses (gateway.call.Caller) ------------------------------------------
     def write(self, data: bytes) -> None:
-        self.transport.write(data)
+        if not self.transport.is_closing():  # a caller gone mid-answer: nothing to tell
+            self.transport.write(data)
 
     def date_line(self) -> bytes:
         """uvicorn's Date header, refreshed once a second by the server, as bytes."""
