@@ -27,8 +27,12 @@ log = logging.getLogger("faasbox.functions")
 _TRANSITIONAL = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
 # A running task that appeared while the view was up is probed this often, this many
 # times, before it gets calls: Swarm's "running" (or "healthy") is not "answers HTTP".
+# One that still refuses connections after _REFUSED_FOR probes gets calls anyway: a
+# refused connect costs a call nothing (it goes to another replica, or is a clear 502).
 _PROBE_EVERY = 0.1
 _PROBES = 300
+_REFUSED_FOR = 10
+_FUNCTION_PORT = 8080
 _RESYNC_EVERY = 15.0
 _SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 
@@ -171,7 +175,8 @@ class FunctionsView:
         current = {
             t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
         }
-        endpoints, starting = [], []
+        endpoints: list[Replica] = []
+        starting: list[Replica] = []
         unsettled = False
         for task in tasks:
             state = task["Status"]["State"]
@@ -232,12 +237,14 @@ class FunctionsView:
 
     async def _probe(self, name: str, replica: Replica) -> None:
         """Promote a new running replica once its server answers, so no call meets a
-        replica that is still starting (a refused connect, or a watchdog's 503)."""
+        replica that is still starting (a watchdog's 503, a server not yet listening)."""
         from faasbox.scaling.waker import healthy  # the waker reads this view: no cycle
 
         try:
-            for _ in range(_PROBES):
-                if await healthy(replica):
+            for attempt in range(_PROBES):
+                if await healthy(replica) or (
+                    attempt >= _REFUSED_FOR and await _refuses(replica.address)
+                ):
                     self.promote(name, replica)
                     return
                 await asyncio.sleep(_PROBE_EVERY)
@@ -324,3 +331,16 @@ class FunctionsView:
                 await self.sync_all()
             except (EngineUnavailable, ApiError) as exc:
                 log.warning("[functions] resync failed: %s", exc)
+
+
+async def _refuses(address: str) -> bool:
+    """True when nothing listens on the function port (as opposed to a slow or busy one)."""
+    try:
+        async with asyncio.timeout(0.5):
+            _, writer = await asyncio.open_connection(address, _FUNCTION_PORT)
+    except ConnectionRefusedError:
+        return True
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return False
