@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from faasbox import __version__
-from faasbox.api import alert, build, function, functions, info, logs, scale, secrets
+from faasbox.api import alert, build, function, functions, info, logs, scale, secrets, store
 from faasbox.api.auth import BasicAuth, Credentials
 from faasbox.api.errors import error, handle
 from faasbox.config import Settings
@@ -84,6 +84,7 @@ ROUTES = [
     Route("/system/info", info.info, methods=["GET"]),
     Route("/system/namespaces", info.namespaces, methods=["GET"]),
     Route("/system/build", build.build, methods=["POST"]),
+    Route("/system/store", store.get_store, methods=["GET"]),
     Route("/async-function/{rest:path}", async_function, methods=["POST"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]

@@ -80,6 +80,8 @@ class Settings:
     max_header_size: int = 32 * 1024
     max_headers: int = 100
     header_timeout: float = 10.0
+    # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
+    store: str = ""
 
     def with_overrides(self, **values: Any) -> Settings:
         """Copy with the given fields replaced; None or "" means "not given" (an unset flag)."""
@@ -115,6 +117,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "max_header_size": ("FAASBOX_MAX_HEADER_SIZE", None, parse_size),
     "max_headers": ("FAASBOX_MAX_HEADERS", None, int),
     "header_timeout": ("FAASBOX_HEADER_TIMEOUT", None, parse_duration),
+    "store": ("FAASBOX_STORE", None, str),
 }
 
 

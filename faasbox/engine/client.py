@@ -94,7 +94,12 @@ class Engine:
             async with self._client()._query(
                 path, method, params=params, data=data, headers=headers, timeout=client_timeout
             ) as response:
-                yield response
+                # aiodocker leaves the response to us: released here, a stream whose
+                # reader stopped early (a caller hung up) closes its engine connection.
+                try:
+                    yield response
+                finally:
+                    response.release()
         except aiodocker.DockerError as exc:
             if exc.status == _CONNECTION_ERROR:
                 raise EngineUnavailable(f"Docker Engine is not reachable: {exc.message}") from None

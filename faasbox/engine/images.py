@@ -50,6 +50,24 @@ def auth_header(image: str, registry_auth: str) -> dict[str, str]:
     return {"X-Registry-Auth": base64.urlsafe_b64encode(orjson.dumps(auth)).decode()}
 
 
+# How the engine words a pull that failed, and what that means to the user.
+_UNREACHABLE = ("lookup ", "no such host", "dial tcp", "connection refused", "i/o timeout")
+_MISSING = ("not found", "manifest unknown", "pull access denied", "does not exist")
+
+
+def _pull_failure(image: str, engine_message: str) -> str:
+    """The user's words for a failed pull, naming the image rather than the resolver."""
+    lowered = engine_message.lower()
+    registry = registry_of(image)
+    if any(word in lowered for word in _UNREACHABLE):
+        why = f"the registry {registry} cannot be reached from this machine"
+    elif any(word in lowered for word in _MISSING):
+        why = f"the registry {registry} has no such image, or needs a login (registryAuth)"
+    else:
+        why = engine_message
+    return f"image {image} is not on this machine and could not be pulled: {why}"
+
+
 async def exists(engine: Engine, image: str) -> bool:
     try:
         await engine.call("GET", f"images/{quote(image, safe='/:@')}/json")
@@ -74,9 +92,7 @@ async def ensure(engine: Engine, image: str, registry_auth: str, timeout: float)
             f"image {image} is not on this machine and could not be pulled within {timeout:g}s"
         ) from None
     except ApiError as exc:
-        raise ImageUnavailable(
-            f"image {image} is not on this machine and could not be pulled: {exc.message}"
-        ) from None
+        raise ImageUnavailable(_pull_failure(image, exc.message)) from None
     except EngineUnavailable as exc:
         if "in time" in str(exc):
             raise ImageUnavailable(

@@ -10,107 +10,23 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import (
     Browser,
-    BrowserContext,
     HttpCredentials,
-    Page,
     expect,
-    sync_playwright,
 )
 from playwright.sync_api import (
     Error as PlaywrightError,
 )
 
-from tests.support.engine import REPO, unique
-from tests.support.images import Source, built_image
+from tests.support.browser import PHONE, SLOW, Session, shot
+from tests.support.engine import unique
 from tests.support.server import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SHOTS = REPO / "artifacts" / "ui"
-PHONE = {"width": 390, "height": 844}
-# The invoke path may still be settling replicas right after a deploy or scale.
-SLOW = 60_000
-
-# A classic-watchdog image without an fprocess of its own: the portal's fprocess field
-# decides what the function does, as in the book's func_c.
-DOCKERFILE = """\
-ARG BASE
-FROM ${BASE}
-COPY fwatchdog.py /home/app/fwatchdog.py
-USER 1000
-EXPOSE 8080
-CMD ["python3", "/home/app/fwatchdog.py"]
-"""
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nUI screenshots: {SHOTS.resolve()}")
-    return SHOTS
-
-
-@pytest.fixture(scope="module")
-def watchdog_image(engine_ready: None) -> str:
-    context: dict[str, Source] = {
-        "Dockerfile": DOCKERFILE,
-        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
-    }
-    return built_image("ui-watchdog", context)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Session:
-    """A logged-in browser context with the page's JavaScript errors collected."""
-
-    def __init__(self, browser: Browser, server: Server, **options: Any) -> None:
-        self.context: BrowserContext = browser.new_context(
-            base_url=server.url,
-            http_credentials={"username": server.user, "password": server.password},
-            **options,
-        )
-        self.context.set_default_timeout(15_000)
-        self.errors: list[str] = []
-        self.page: Page = self.context.new_page()
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], f"JavaScript errors in the portal: {self.errors}"
-
-
-@pytest.fixture
-def session(browser: Browser, faasbox: Server) -> Iterator[Session]:
-    s = Session(browser, faasbox)
-    yield s
-    s.close()
-
-
-def shot(page: Page, shots: Path, name: str) -> None:
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
 def api_function(server: Server, name: str) -> dict[str, Any]:
@@ -155,7 +71,7 @@ def test_access_is_refused_without_credentials(browser: Browser, faasbox: Server
 
 
 def test_bad_name_shows_the_api_message_next_to_the_field(
-    session: Session, faasbox: Server, watchdog_image: str, shots: Path
+    session: Session, faasbox: Server, watchdog_image: str, shots: None
 ) -> None:
     page = session.page
     page.goto("/ui/#/new")
@@ -173,7 +89,7 @@ def test_bad_name_shows_the_api_message_next_to_the_field(
     )
     expect(name_field).to_have_class("field invalid")
     expect(page.locator('[data-field="image"] .field-error')).to_be_hidden()
-    shot(page, shots, "create-validation-error")
+    shot(page, "create-validation-error")
 
     page.get_by_label("Name").fill(unique("ui-bad-label"))
     page.get_by_label("Labels").fill("com.openfaas.scale.min=many")
@@ -209,7 +125,7 @@ def test_func_c_from_create_to_delete(
     faasbox: Server,
     watchdog_image: str,
     func_c: tuple[str, str],
-    shots: Path,
+    shots: None,
 ) -> None:
     page = session.page
     name, secret = func_c
@@ -219,7 +135,7 @@ def test_func_c_from_create_to_delete(
     assert response is not None and response.status == 200
     assert page.url.endswith("/ui/")
     expect(page.get_by_role("heading", name="Functions")).to_be_visible()
-    shot(page, shots, "functions-list-before")
+    shot(page, "functions-list-before")
 
     # Create, as the book does with func_c: image, name, fprocess, network.
     page.get_by_role("link", name="New function").first.click()
@@ -231,7 +147,7 @@ def test_func_c_from_create_to_delete(
     page.get_by_label("Environment").fill("write_debug=true\nGREETING=hello")
     page.get_by_label("Labels").fill("team=ui")
     page.get_by_label(secret).check()
-    shot(page, shots, "create-form")
+    shot(page, "create-form")
     page.get_by_role("button", name="Deploy").click()
     expect(page).to_have_url(f"{faasbox.url}/ui/#/fn/{name}")
     expect(page.get_by_role("heading", name=name)).to_be_visible()
@@ -249,7 +165,7 @@ def test_func_c_from_create_to_delete(
     row = page.locator(f'tr[data-name="{name}"]')
     expect(row).to_contain_text(watchdog_image)
     expect(row.locator('[data-label="Replicas"]')).to_have_text("1/1", timeout=SLOW)
-    shot(page, shots, "functions-list")
+    shot(page, "functions-list")
 
     # Invoke with a text body and read the function's answer.
     row.get_by_role("link", name=name).click()
@@ -289,7 +205,7 @@ def test_func_c_from_create_to_delete(
     page.get_by_role("button", name="Invoke").click()
     expect(page.get_by_test_id("invocations")).to_have_text("3 invocations", timeout=10_000)
     expect(logs.locator(".line", has_text="Forking fprocess.")).to_have_count(3, timeout=SLOW)
-    shot(page, shots, "function-page")
+    shot(page, "function-page")
 
     # Scale to two and watch both replicas come up.
     page.get_by_label("Desired replicas").fill("1")
@@ -297,14 +213,14 @@ def test_func_c_from_create_to_delete(
     page.get_by_role("button", name="Scale", exact=True).click()
     expect(page.get_by_test_id("replicas")).to_have_text("2 / 2", timeout=SLOW)
     assert api_function(faasbox, name)["replicas"] == 2
-    shot(page, shots, "function-scaled")
+    shot(page, "function-scaled")
 
     # Update: change the environment, keep the rest.
     page.get_by_role("link", name="Update").click()
     expect(page.get_by_label("Name")).to_have_value(name)
     expect(page.get_by_label("fprocess")).to_have_value("tr a-z A-Z")
     page.get_by_label("Environment").fill("write_debug=true\nGREETING=updated")
-    shot(page, shots, "update-form")
+    shot(page, "update-form")
     page.get_by_role("button", name="Update").click()
     expect(page).to_have_url(f"{faasbox.url}/ui/#/fn/{name}")
     expect(page.locator(".config")).to_contain_text("updated")
@@ -317,7 +233,7 @@ def test_func_c_from_create_to_delete(
     page.get_by_role("button", name="Delete").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text(f"Delete {name}?")
-    shot(page, shots, "delete-dialog")
+    shot(page, "delete-dialog")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     assert api_function(faasbox, name)["name"] == name
@@ -330,7 +246,7 @@ def test_func_c_from_create_to_delete(
         assert client.get(f"/system/function/{name}").status_code == 404
 
 
-def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path) -> None:
+def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: None) -> None:
     name = unique("ui-phone-function-with-a-long-name-that-wraps")  # 55 characters
     with faasbox.client() as client:
         client.post("/system/functions", json={"service": name, "image": probe}).raise_for_status()
@@ -342,7 +258,7 @@ def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path
         expect(row.locator('[data-label="Replicas"]')).to_have_text("1/1", timeout=SLOW)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "the list scrolls sideways on a phone"
-        shot(page, shots, "phone-functions-list")
+        shot(page, "phone-functions-list")
 
         row.get_by_role("link", name=name).click()
         page.get_by_label("Method").select_option("GET")
@@ -350,11 +266,11 @@ def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path
         expect(page.get_by_test_id("invoke-status")).to_have_text("200 OK", timeout=SLOW)
         expect(page.get_by_label("Response body")).to_contain_text('"path": "/"')
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        shot(page, shots, "phone-function-page")
+        shot(page, "phone-function-page")
 
         page.goto("/ui/#/new")
         expect(page.get_by_label("Image")).to_be_visible()
-        shot(page, shots, "phone-create-form")
+        shot(page, "phone-create-form")
 
         # The list follows changes made elsewhere (here, the API) without a reload.
         page.get_by_role("link", name="Functions", exact=True).click()
@@ -365,7 +281,7 @@ def test_phone_layout(browser: Browser, faasbox: Server, probe: str, shots: Path
             )
             scaled.raise_for_status()
         expect(row.locator('[data-label="Replicas"]')).to_have_text("0/0", timeout=SLOW)
-        expect(row.locator(".dot")).to_have_attribute("title", "scaled to zero")
+        expect(row.get_by_test_id("status")).to_have_text("scaled to zero")
     finally:
         s.close()
         with faasbox.client() as client:
@@ -380,7 +296,7 @@ def test_list_polling_pauses_while_the_tab_is_hidden(session: Session) -> None:
         lambda r: polls.append(time.monotonic()) if r.url.endswith("/system/functions") else None,
     )
     page.goto("/ui/")
-    expect(page.get_by_role("status")).to_contain_text("updated")
+    expect(page.get_by_test_id("list-count")).to_contain_text("function")
     set_hidden = """hidden => {
         Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
         document.dispatchEvent(new Event("visibilitychange"));

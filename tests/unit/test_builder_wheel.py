@@ -57,6 +57,7 @@ def test_wheel_holds_templates_watchdog_and_every_module(wheel: Path) -> None:
     modules = {f"faasbox/{m}" for m in _tracked("faasbox", "*.py")}
     assert modules <= names, f"packages missing from pyproject: {sorted(modules - names)}"
     assert "faasbox/ui/static/index.html" in names
+    assert "faasbox/ui/store.json" in names  # the shipped function store catalogue
     assert not [n for n in names if "__pycache__" in n]
 
 

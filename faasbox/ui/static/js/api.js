@@ -35,6 +35,7 @@ const fn = (name) => encodeURIComponent(name);
 export const info = () => call("GET", "/system/info").then(json);
 export const listFunctions = () => call("GET", "/system/functions").then(json);
 export const getFunction = (name) => call("GET", `/system/function/${fn(name)}`).then(json);
+export const store = () => call("GET", "/system/store").then(json);
 export const listSecrets = () => call("GET", "/system/secrets").then(json);
 export const deploy = (spec) => call("POST", "/system/functions", spec);
 export const update = (spec) => call("PUT", "/system/functions", spec);

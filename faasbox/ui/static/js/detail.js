@@ -1,16 +1,18 @@
-// One function: status and replicas with a scale control, invoke, a small
-// invocations/latency chart, its configuration, logs, update and delete.
+// One function: status and replicas with a scale control, its URL and a curl
+// command, invoke, traffic charts, its configuration, logs, update and delete.
+// An unknown (or just deleted) function gets a plain "not found" page instead.
 
 import { ApiError, getFunction, remove, scale } from "./api.js";
-import { count, every, h, time } from "./dom.js";
+import { copyButton, every, h, plural, time, toast } from "./dom.js";
 import { invokePanel } from "./invoke.js";
-import { readiness } from "./list.js";
+import { statusBadge } from "./list.js";
 import { logsPanel } from "./logs.js";
 import { Series, chart, parseMetrics, totals } from "./metrics.js";
 
 const REFRESH_MS = 3000;
 const METRICS_MS = 5000;
-const POINTS = 36;
+const HISTORY_MS = 60 * 60 * 1000; // kept in localStorage, one point per METRICS_MS
+const WINDOW_MS = 5 * 60 * 1000; // drawn at least; up to all the history kept
 
 function pairs(map) {
   const entries = Object.entries(map ?? {});
@@ -20,6 +22,8 @@ function pairs(map) {
 
 function configCard(fn) {
   const secrets = fn.secrets ?? [];
+  const limits = Object.entries(fn.limits ?? {}).filter(([, v]) => v);
+  const constraints = fn.constraints ?? [];
   return h(
     "section",
     { class: "card config" },
@@ -32,19 +36,39 @@ function configCard(fn) {
     pairs(fn.envVars),
     h("h3", {}, "Labels"),
     pairs(fn.labels),
-    Object.keys(fn.annotations ?? {}).length > 0 && [h("h3", {}, "Annotations"), pairs(fn.annotations)],
+    h("h3", {}, "Annotations"),
+    pairs(fn.annotations),
     h("h3", {}, "Secrets"),
     secrets.length ? h("ul", { class: "mono" }, secrets.map((s) => h("li", {}, s))) : h("p", { class: "muted" }, "none"),
+    h("h3", {}, "Limits"),
+    limits.length ? pairs(Object.fromEntries(limits)) : h("p", { class: "muted" }, "none"),
+    h("h3", {}, "Constraints"),
+    constraints.length ? h("ul", { class: "mono" }, constraints.map((c) => h("li", {}, c))) : h("p", { class: "muted" }, "none"),
     fn.createdAt && h("p", { class: "muted" }, `Created ${new Date(fn.createdAt).toLocaleString()}`),
   );
 }
 
+function endpointCard(name) {
+  const url = `${location.origin}/function/${encodeURIComponent(name)}`;
+  const curl = `curl -i -d 'hello' ${url}`;
+  return h(
+    "section",
+    { class: "card endpoint" },
+    h("h2", {}, "Endpoint"),
+    h("p", { class: "row" }, h("code", { class: "mono url", "data-testid": "function-url" }, url), copyButton("Copy URL", "URL", () => url)),
+    h("p", { class: "row" }, h("code", { class: "mono url", "data-testid": "curl" }, curl), copyButton("Copy curl", "curl command", () => curl)),
+    h("p", { class: "help" }, "Open to anyone who can reach faasbox, as in OpenFaaS: no login needed."),
+  );
+}
+
 function scaleCard(name, onScaled) {
-  const input = h("input", { id: "replicas", type: "number", min: 0, max: 1000, step: 1, inputmode: "numeric", "aria-label": "Desired replicas" });
+  const input = h("input", { id: "replicas", type: "number", min: 0, max: 1000, step: 1, inputmode: "numeric" });
   const shown = h("strong", { "data-testid": "replicas" });
-  const message = h("p", { class: "muted", role: "status" });
+  const message = h("p", { class: "muted" });
   let edited = false;
-  input.addEventListener("input", () => { edited = true; });
+  input.addEventListener("input", () => {
+    edited = true;
+  });
 
   const nudge = (by) => {
     input.value = Math.max(0, Number(input.value || 0) + by);
@@ -59,6 +83,7 @@ function scaleCard(name, onScaled) {
       edited = false;
       message.textContent = `Scaling to ${replicas}…`;
       message.classList.remove("error");
+      toast(`${name}: scaling to ${plural(replicas, "replica")}`);
       await onScaled();
     } catch (err) {
       message.textContent = err.message;
@@ -71,6 +96,7 @@ function scaleCard(name, onScaled) {
     { class: "card", onsubmit: apply },
     h("h2", {}, "Replicas"),
     h("p", { class: "big" }, shown, h("span", { class: "muted" }, " available / desired")),
+    h("label", { for: "replicas", class: "label" }, "Desired replicas"),
     h(
       "div",
       { class: "row" },
@@ -90,19 +116,43 @@ function scaleCard(name, onScaled) {
 }
 
 function chartCard(name) {
-  const series = new Series(POINTS);
-  const charts = h("div", { class: "charts" }, h("p", { class: "muted" }, "Collecting…"));
+  const storageKey = `faasbox.traffic.${name}`;
+  const series = new Series(HISTORY_MS / METRICS_MS, 3 * METRICS_MS);
+  try {
+    series.restore(JSON.parse(localStorage.getItem(storageKey)));
+  } catch {
+    // unreadable history starts afresh
+  }
+  const charts = h("div", { class: "charts" });
+  function draw() {
+    const to = Date.now();
+    series.points = series.points.filter((p) => p.at > to - HISTORY_MS);
+    const oldest = series.points[0]?.at ?? to;
+    const from = to - Math.max(WINDOW_MS, to - oldest + METRICS_MS);
+    if (!series.points.length) {
+      charts.replaceChildren(h("p", { class: "muted", "data-testid": "chart-empty" }, `Collecting: the first point appears within ${(2 * METRICS_MS) / 1000} s.`));
+      return;
+    }
+    const span = { from, to, step: METRICS_MS };
+    charts.replaceChildren(
+      chart(series.points, { kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "req", ...span }),
+      chart(series.points, { kind: "line", title: "Mean latency", unit: "ms", ...span }),
+    );
+  }
   async function refresh() {
     const response = await fetch("/metrics");
     if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
-    series.add(new Date(), totals(parseMetrics(await response.text()), name));
-    if (!series.points.length) return;
-    charts.replaceChildren(
-      chart(series.points, { key: "calls", kind: "bars", title: `Invocations per ${METRICS_MS / 1000} s`, unit: "", limit: POINTS }),
-      chart(series.points, { key: "latencyMs", kind: "line", title: "Mean latency", unit: "ms", limit: POINTS }),
-    );
+    series.add(Date.now(), totals(parseMetrics(await response.text()), name));
+    try {
+      localStorage.setItem(storageKey, JSON.stringify(series));
+    } catch {
+      // storage full or refused: the chart still works for this visit
+    }
+    draw();
   }
-  const card = h("section", { class: "card" }, h("h2", {}, "Traffic"), charts, h("p", { class: "help" }, "From faasbox's /metrics since this page opened."));
+  draw();
+  const legend = h("p", { class: "legend help" }, h("span", { class: "key calls" }), " calls ", h("span", { class: "key errors" }), " errors (5xx) · the last hour is kept in this browser");
+  const card = h("section", { class: "card" }, h("h2", {}, "Traffic"), charts, legend);
   return { card, refresh };
 }
 
@@ -117,13 +167,14 @@ function deleteDialog(name) {
       h("h2", { id: "delete-title" }, `Delete ${name}?`),
       h("p", {}, "Its service and replicas are removed. Images and secrets stay."),
       error,
-      h("div", { class: "actions" }, h("button", { value: "cancel" }, "Cancel"), h("button", { value: "delete", class: "danger" }, "Delete")),
+      h("div", { class: "actions" }, h("button", { value: "cancel" }, "Cancel"), h("button", { value: "delete", class: "danger filled" }, "Delete")),
     ),
   );
   dialog.addEventListener("close", async () => {
     if (dialog.returnValue !== "delete") return;
     try {
       await remove(name);
+      toast(`Deleted ${name}`);
       location.hash = "#/";
     } catch (err) {
       error.textContent = err.message;
@@ -138,9 +189,24 @@ function confirmDelete(dialog) {
   dialog.showModal();
 }
 
-export function detailView(root, { name }) {
-  const header = h("span", { class: "muted", role: "status" });
-  const badge = h("span", { class: "badge" });
+/** The page for a name with no function behind it: no controls, nothing polled. */
+function notFound(root, name) {
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "card not-found" },
+      h("h1", {}, `No function called ${name}`),
+      h("p", {}, "It was never deployed here, or it has been deleted."),
+      h("div", { class: "actions" }, h("a", { class: "button primary", href: "#/" }, "All functions"), h("a", { class: "button", href: "#/new" }, "New function")),
+    ),
+  );
+  root.querySelector("h1").tabIndex = -1;
+  root.querySelector("h1").focus();
+}
+
+function page(root, name, first) {
+  const header = h("span", { class: "muted" });
+  const badge = h("span");
   const { card: scaleForm, update: showReplicas } = scaleCard(name, () => refresh());
   const traffic = chartCard(name);
   const logs = logsPanel(name);
@@ -148,25 +214,32 @@ export function detailView(root, { name }) {
   const dialog = deleteDialog(name);
   const invocations = h("span", { "data-testid": "invocations" });
   let shownConfig = "";
+  let stops = [];
+  const stop = () => stops.forEach((s) => s());
+
+  function show(fn) {
+    badge.replaceChildren(statusBadge(fn));
+    invocations.textContent = `${plural(fn.invocationCount ?? 0, "invocation")}`;
+    showReplicas(fn);
+    const { replicas, availableReplicas, invocationCount, ...rest } = fn;
+    if (JSON.stringify(rest) !== shownConfig) {
+      shownConfig = JSON.stringify(rest);
+      config.replaceChildren(configCard(fn));
+    }
+    header.textContent = `updated ${time(new Date())}`;
+    header.classList.remove("error");
+  }
 
   async function refresh() {
     try {
-      const fn = await getFunction(name);
-      const [kind, words] = readiness(fn);
-      badge.textContent = words;
-      badge.className = `badge ${kind}`;
-      invocations.textContent = `${count(fn.invocationCount)} invocations`;
-      showReplicas(fn);
-      const { replicas, availableReplicas, invocationCount, ...rest } = fn;
-      if (JSON.stringify(rest) !== shownConfig) {
-        shownConfig = JSON.stringify(rest);
-        config.replaceChildren(configCard(fn));
-      }
-      header.textContent = `updated ${time(new Date())}`;
-      header.classList.remove("error");
+      show(await getFunction(name));
     } catch (err) {
-      const gone = err instanceof ApiError && err.status === 404;
-      header.textContent = gone ? `${name} does not exist (any more).` : `Could not read ${name}: ${err.message}`;
+      if (err instanceof ApiError && err.status === 404) {
+        stop();
+        notFound(root, name);
+        return;
+      }
+      header.textContent = `Could not read ${name}: ${err.message}`;
       header.classList.add("error");
     }
   }
@@ -184,12 +257,33 @@ export function detailView(root, { name }) {
       ),
     ),
     h("p", { class: "subtitle" }, invocations, " · ", header),
-    h("div", { class: "grid" }, invokePanel(name), h("div", { class: "stack" }, scaleForm, traffic.card)),
+    h("div", { class: "grid" }, h("div", { class: "stack" }, invokePanel(name), endpointCard(name)), h("div", { class: "stack" }, scaleForm, traffic.card)),
     config,
     logs.panel,
     dialog,
   );
+  show(first);
+  stops = [every(REFRESH_MS, refresh), every(METRICS_MS, traffic.refresh), logs.stop];
+  return stop;
+}
 
-  const stops = [every(REFRESH_MS, refresh), every(METRICS_MS, traffic.refresh), logs.stop];
-  return () => stops.forEach((stop) => stop());
+export function detailView(root, { name }) {
+  let stop = () => {};
+  let left = false;
+  root.append(h("p", { class: "muted" }, `Loading ${name}…`));
+  getFunction(name)
+    .then((fn) => {
+      if (left) return;
+      root.replaceChildren();
+      stop = page(root, name, fn);
+    })
+    .catch((err) => {
+      if (left) return;
+      if (err instanceof ApiError && err.status === 404) notFound(root, name);
+      else root.replaceChildren(h("h1", {}, name), h("p", { class: "error", role: "alert" }, `Could not read ${name}: ${err.message}`), h("a", { href: "#/" }, "All functions"));
+    });
+  return () => {
+    left = true;
+    stop();
+  };
 }

@@ -67,3 +67,48 @@ export function time(date) {
 export function count(n) {
   return Number(n ?? 0).toLocaleString();
 }
+
+/** "1 function", "3 functions". */
+export function plural(n, word) {
+  return `${count(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** A short message in the corner (the page's one live region); gone after a few seconds. */
+export function toast(message, kind = "ok") {
+  const area = document.getElementById("toasts");
+  const note = h("p", { class: `toast ${kind}` }, message);
+  area.append(note);
+  setTimeout(() => note.remove(), 5000);
+}
+
+/**
+ * Put `text` on the clipboard. The Clipboard API exists only on https or localhost;
+ * a portal opened as http://pi:8080 falls back to a selected hidden text area.
+ */
+export async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = h("textarea", { class: "offscreen", readonly: true });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  const done = document.execCommand("copy");
+  area.remove();
+  if (!done) throw new Error("the browser refused to copy");
+}
+
+/** A button that copies what `text()` returns and says so ("<what> copied"). */
+export function copyButton(label, what, text) {
+  const button = h("button", { type: "button", class: "small" }, label);
+  button.addEventListener("click", async () => {
+    try {
+      await copyText(text());
+      toast(`${what} copied`);
+    } catch (err) {
+      toast(`Could not copy: ${err.message}`, "bad");
+    }
+  });
+  return button;
+}

@@ -40,7 +40,7 @@ function result(response, text, millis) {
     { class: "result" },
     h(
       "p",
-      { class: "summary" },
+      { class: "summary", role: "status" },
       h("span", { class: `status s${String(response.status)[0]}`, "data-testid": "invoke-status" }, `${response.status} ${response.statusText}`),
       h("span", { "data-testid": "invoke-duration" }, `${millis.toFixed(1)} ms`),
       served && h("span", { class: "muted" }, `function: ${(Number(served) * 1000).toFixed(1)} ms`),
@@ -51,22 +51,30 @@ function result(response, text, millis) {
   );
 }
 
+function labelled(id, text, control) {
+  return h("div", { class: "control" }, h("label", { for: id }, text), control);
+}
+
 export function invokePanel(name) {
-  const method = h("select", { id: "invoke-method", "aria-label": "Method" }, METHODS.map((m) => h("option", {}, m)));
-  const path = h("input", { id: "invoke-path", "aria-label": "Path and query", placeholder: "/path?query", spellcheck: "false" });
-  const kind = h("select", { id: "invoke-kind", "aria-label": "Body type" }, h("option", { value: "text" }, "Text"), h("option", { value: "json" }, "JSON"));
-  const headers = h("textarea", { id: "invoke-headers", "aria-label": "Request headers", rows: 2, spellcheck: "false", placeholder: "X-Header: value" });
-  const body = h("textarea", { id: "invoke-body", "aria-label": "Request body", rows: 5, spellcheck: "false", placeholder: "Request body" });
+  const method = h("select", { id: "invoke-method" }, METHODS.map((m) => h("option", {}, m)));
+  const path = h("input", { id: "invoke-path", placeholder: "/path?query", spellcheck: "false", autocomplete: "off" });
+  const kind = h("select", { id: "invoke-kind" }, h("option", { value: "text" }, "Text"), h("option", { value: "json" }, "JSON"));
+  const headers = h("textarea", { id: "invoke-headers", rows: 2, spellcheck: "false", placeholder: "X-Header: value" });
+  const body = h("textarea", { id: "invoke-body", rows: 5, spellcheck: "false", placeholder: "Request body", "aria-describedby": "invoke-body-note" });
+  const bodyNote = h("p", { class: "help", id: "invoke-body-note", hidden: true }, "GET sends no body: the text above is kept for another method.");
   const format = h("button", { type: "button" }, "Format JSON");
   format.addEventListener("click", () => {
     body.value = pretty(body.value) ?? body.value;
   });
   const send = h("button", { type: "submit", class: "primary" }, "Invoke");
-  const output = h("div", { "aria-live": "polite" });
+  const output = h("div");
 
   const sync = () => {
-    body.disabled = method.value === "GET";
-    format.hidden = kind.value !== "json";
+    const noBody = method.value === "GET";
+    body.disabled = noBody;
+    kind.disabled = noBody;
+    bodyNote.hidden = !noBody;
+    format.hidden = noBody || kind.value !== "json";
   };
   method.addEventListener("change", sync);
   kind.addEventListener("change", sync);
@@ -109,10 +117,11 @@ export function invokePanel(name) {
     "form",
     { class: "card invoke", onsubmit: invoke },
     h("h2", {}, "Invoke"),
-    h("div", { class: "row" }, method, h("span", { class: "mono muted path" }, `/function/${name}`), path),
-    headers,
-    h("div", { class: "row" }, kind, format),
-    body,
+    h("div", { class: "row" }, labelled("invoke-method", "Method", method), h("div", { class: "control grow" }, h("label", { for: "invoke-path" }, "Path and query"), h("div", { class: "joined" }, h("span", { class: "mono muted path" }, `/function/${name}`), path))),
+    labelled("invoke-headers", "Request headers", headers),
+    h("div", { class: "row" }, labelled("invoke-kind", "Body type", kind), format),
+    labelled("invoke-body", "Request body", body),
+    bodyNote,
     h("div", { class: "actions" }, send),
     output,
   );
