@@ -81,10 +81,9 @@ def build(workdir: Path) -> str:
     return build_image(context, f"faasbox-bench/invoke:{unique('b')}", BASE=PYTHON_BASE)
 
 
-def deploy(server: Server, image: str, mode: str) -> tuple[str, str]:
-    """Deploy one pinned replica (the autoscaler must not add any mid-run); returns
-    (name, task IP)."""
-    name = unique(f"bench-{mode}")
+def deploy(server: Server, image: str, mode: str, name: str) -> str:
+    """Deploy one pinned replica (the autoscaler must not add any mid-run); returns its
+    task IP."""
     pinned = {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "1"}
     with server.client() as api:
         response = api.post(
@@ -106,7 +105,7 @@ def deploy(server: Server, image: str, mode: str) -> tuple[str, str]:
         "--format",
         f'{{{{(index .NetworkSettings.Networks "{server.network}").IPAddress}}}}',
     )
-    return name, address
+    return address
 
 
 NGINX_CONF = """worker_processes 1;
@@ -263,8 +262,9 @@ def main() -> int:
             assert server.process is not None
             pid = server.process.pid
             for mode in ("fork", "http"):
-                name, address = deploy(server, image, mode)
-                names.append(name)
+                name = unique(f"bench-{mode}")
+                names.append(name)  # removed at the end even if it never gets ready
+                address = deploy(server, image, mode, name)
                 with Nginx(workdir, address) as nginx:
                     urls = {
                         "direct": (f"http://{address}:8080/", 0),
