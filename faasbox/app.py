@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from faasbox import __version__
 from faasbox.api import alert, build, function, functions, info, logs, scale, secrets, store
 from faasbox.api.auth import BasicAuth, Credentials
+from faasbox.api.csrf import CrossSiteGuard
 from faasbox.api.errors import error, handle
 from faasbox.config import Settings
 from faasbox.engine.client import Engine
@@ -117,8 +118,11 @@ class Faasbox:
                 ValueError: handle,
             },
         )
+        # The cross-site check sits inside auth (a stranger gets 401 first) and applies with
+        # --no-auth too, where any web page could otherwise drive the API.
+        checked = CrossSiteGuard(self.api)
         self.guarded: ASGIApp = (
-            BasicAuth(self.api, credentials, _GUARDED) if settings.auth else self.api
+            BasicAuth(checked, credentials, _GUARDED) if settings.auth else checked
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,12 +12,29 @@ import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+# Every pattern is used with fullmatch: `$` would also match before a trailing newline.
 # What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$")
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*")
 NAME_MAX = 63
-SECRET_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
+SECRET_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
+# A Docker reference: optional registry (a first part with a dot or a port, or localhost),
+# lower-case path, optional tag and digest.
+IMAGE_PATTERN = re.compile(
+    r"(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::\d+)?/|[a-zA-Z0-9-]+:\d+/)?"
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@sha256:[a-f0-9]{64})?"
+)
+IMAGE_MAX = 255
+# An environment name as exec can carry it: no `=`, no NUL, not empty.
+ENV_NAME_PATTERN = re.compile(r"[^=\x00]+")
+# The most replicas one function may ask for, by the scale API or by its labels.
+MAX_REPLICAS = 1000
+# Docker's resource fields are signed 64-bit integers.
+INT64_MAX = 2**63 - 1
 
 SCALE_MIN = "com.openfaas.scale.min"
 SCALE_MAX = "com.openfaas.scale.max"
@@ -27,8 +44,25 @@ SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
 SCALE_TARGET = "com.openfaas.scale.target"
 DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
 
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
-_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+# Annotations that relax the lock-down a function is deployed with (docs/security.md).
+CAPABILITIES = "com.faasbox.security.capabilities"
+NO_NEW_PRIVILEGES = "com.faasbox.security.no-new-privileges"
+PIDS_LIMIT = "com.faasbox.security.pids-limit"
+# What a function keeps of Docker's default capabilities: enough for an image that starts
+# as root to own its files and drop to its user (CHOWN, DAC_OVERRIDE, FOWNER, SETUID,
+# SETGID), signal children that did (KILL) and listen below 1024 (NET_BIND_SERVICE).
+# Gone: NET_RAW (forged packets on the functions network), MKNOD, SYS_CHROOT, SETFCAP,
+# SETPCAP, FSETID, AUDIT_WRITE.
+MINIMAL_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID",
+)  # fmt: skip
+# Threads count as pids: 1,024 fits a JVM or a busy fork-mode watchdog and stops a fork bomb.
+DEFAULT_PIDS_LIMIT = 1024
+_CAPABILITY = re.compile(r"(?:CAP_)?([A-Z_]{2,32})")
+
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?", re.IGNORECASE)
+_CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
+_WHOLE = re.compile(r"[0-9]+")
 
 
 class InvalidRequest(ValueError):
@@ -40,7 +74,7 @@ def check_name(name: object, what: str = "function name") -> str:
         raise InvalidRequest(f"{what} is required")
     if len(name) > NAME_MAX:
         raise InvalidRequest(f"{what} {name!r} is longer than {NAME_MAX} characters")
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidRequest(
             f"{what} {name!r} is invalid: use letters, digits, '-' and '_', "
             "starting and ending with a letter or digit"
@@ -52,30 +86,45 @@ def check_secret_name(name: object) -> str:
     """Secret names become file names under /var/openfaas/secrets: no paths, no traversal."""
     if not isinstance(name, str) or not name:
         raise InvalidRequest("secret name is required")
-    if not SECRET_PATTERN.match(name) or ".." in name:
+    if not SECRET_PATTERN.fullmatch(name) or ".." in name:
         raise InvalidRequest(
             f"secret name {name!r} is invalid: use up to 64 letters, digits, '.', '-' and '_'"
         )
     return name
 
 
+def check_image(image: str) -> str:
+    """A reference Docker can parse; anything else would only fail inside the engine."""
+    if len(image) > IMAGE_MAX or not IMAGE_PATTERN.fullmatch(image):
+        raise InvalidRequest(f"image {image[:300]!r} is not a valid image name")
+    return image
+
+
+def _engine_int(value: Decimal, what: str, text: str) -> int:
+    """Decimal, not float: `1` and 400 zeros is a number too, and must be refused, not
+    overflow into a 500 or past the engine's 64-bit fields."""
+    if value > INT64_MAX:
+        raise InvalidRequest(f"{what} {text[:40]!r} is too large")
+    return int(value)
+
+
 def memory_bytes(text: str) -> int:
     """Docker and Kubernetes memory units (`128m`, `128M`, `5Mi`, `1g`) as bytes."""
-    match = _MEMORY.match(text.strip())
+    match = _MEMORY.fullmatch(text.strip())
     if not match:
-        raise InvalidRequest(f"memory {text!r} is not a size such as 128M or 1Gi")
+        raise InvalidRequest(f"memory {text[:40]!r} is not a size such as 128M or 1Gi")
     unit = match.group(2).lower()
     power = "kmgtp".index(unit) + 1 if unit else 0
-    return int(float(match.group(1)) * 1024**power)
+    return _engine_int(Decimal(match.group(1)) * 1024**power, "memory", text)
 
 
 def nano_cpus(text: str) -> int:
     """CPU as cores (`0.5`, `2`) or millicores (`500m`), as Docker's NanoCPUs."""
-    match = _CPU.match(text.strip())
+    match = _CPU.fullmatch(text.strip())
     if not match:
-        raise InvalidRequest(f"cpu {text!r} is not a number of cores such as 0.5 or 500m")
-    value = float(match.group(1)) / (1000 if match.group(2) else 1)
-    return int(value * 1e9)
+        raise InvalidRequest(f"cpu {text[:40]!r} is not a number of cores such as 0.5 or 500m")
+    value = Decimal(match.group(1)) / (1000 if match.group(2) else 1)
+    return _engine_int(value * 10**9, "cpu", text)
 
 
 @dataclass(frozen=True)
@@ -88,6 +137,38 @@ class Resources:
 
     def __bool__(self) -> bool:
         return bool(self.memory or self.cpu)
+
+
+@dataclass(frozen=True)
+class Security:
+    """The lock-down of one function: `capabilities` None keeps Docker's default set;
+    `pids_limit` 0 means no limit."""
+
+    capabilities: tuple[str, ...] | None = MINIMAL_CAPABILITIES
+    no_new_privileges: bool = True
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+
+
+def security(annotations: Mapping[str, str]) -> Security:
+    """The lock-down with the relaxations a function's annotations ask for."""
+    caps: tuple[str, ...] | None = MINIMAL_CAPABILITIES
+    raw = annotations.get(CAPABILITIES, "").strip()
+    if raw == "default":
+        caps = None
+    elif raw:
+        extra = [c.strip().upper() for c in raw.split(",") if c.strip()]
+        matches = [_CAPABILITY.fullmatch(c) for c in extra]
+        if not all(matches):
+            raise InvalidRequest(
+                f"annotation {CAPABILITIES}={raw[:80]!r}: give capability names "
+                "(e.g. NET_RAW,SYS_PTRACE) or `default`"
+            )
+        caps = tuple(sorted({*MINIMAL_CAPABILITIES, *(m.group(1) for m in matches if m)}))
+    nnp = annotations.get(NO_NEW_PRIVILEGES, "true").strip().lower()
+    if nnp not in ("true", "false"):
+        raise InvalidRequest(f"annotation {NO_NEW_PRIVILEGES} must be true or false")
+    pids = _int_label(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    return Security(capabilities=caps, no_new_privileges=nnp == "true", pids_limit=pids)
 
 
 @dataclass(frozen=True)
@@ -110,6 +191,17 @@ class Deployment:
     def min_replicas(self) -> int:
         return scale_bounds(self.labels)[0]
 
+    @property
+    def security(self) -> Security:
+        return security(self.annotations)
+
+
+def _no_nul(key: str, *texts: str) -> None:
+    """No string of a deployment may hold a NUL: it ends up in an environment, a label or
+    a file name, where it is cut short or refused by exec."""
+    if any("\x00" in text for text in texts):
+        raise InvalidRequest(f"{key} contains a NUL character")
+
 
 def _string(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
@@ -117,6 +209,7 @@ def _string(body: Mapping[str, Any], key: str) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidRequest(f"{key} must be a string")
+    _no_nul(key, value)
     return value
 
 
@@ -128,6 +221,7 @@ def _string_map(body: Mapping[str, Any], key: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidRequest(f"{key} must be an object of string values")
+    _no_nul(key, *value, *value.values())
     return dict(value)
 
 
@@ -137,7 +231,20 @@ def _string_list(body: Mapping[str, Any], key: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidRequest(f"{key} must be a list of strings")
+    _no_nul(key, *value)
     return list(value)
+
+
+def _env_vars(body: Mapping[str, Any]) -> dict[str, str]:
+    """Names exec can carry; `fprocess` only through envProcess, so that what a status
+    shows as the function's process is the one that runs."""
+    env = _string_map(body, "envVars")
+    for name in env:
+        if not ENV_NAME_PATTERN.fullmatch(name):
+            raise InvalidRequest(f"envVars name {name!r} is invalid: not empty, no '='")
+    if "fprocess" in env:
+        raise InvalidRequest("envVars may not set fprocess: use envProcess (stack.yml fprocess:)")
+    return env
 
 
 def _resources(body: Mapping[str, Any], key: str) -> Resources:
@@ -154,29 +261,32 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
     return Resources(memory=memory, cpu=cpu)
 
 
-def _int_label(labels: Mapping[str, str], key: str, default: int) -> int:
+def _int_label(
+    labels: Mapping[str, str], key: str, default: int, high: int, what: str = "label"
+) -> int:
+    """ASCII digits only (int() also takes `+5`, `1_0` and other scripts' digits),
+    bounded before conversion so a thousand-digit label costs nothing."""
     raw = labels.get(key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"label {key}={raw!r} must be a whole number") from None
-    if value < 0:
-        raise InvalidRequest(f"label {key}={raw!r} must not be negative")
-    return value
+    raw = raw.strip()
+    if raw.startswith("-"):
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must not be negative")
+    if not _WHOLE.fullmatch(raw):
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be a whole number")
+    if len(raw) > len(str(high)) or int(raw) > high:
+        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be between 0 and {high}")
+    return int(raw)
 
 
 def scale_bounds(labels: Mapping[str, str]) -> tuple[int, int, int]:
     """(min, max, factor) from the OpenFaaS scaling labels, refusing what OpenFaaS
     would silently turn into 0 replicas."""
-    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN)
-    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX)
-    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR)
+    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN, MAX_REPLICAS)
+    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX, MAX_REPLICAS)
+    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR, 100)
     if low > high:
         raise InvalidRequest(f"label {SCALE_MIN}={low} is above {SCALE_MAX}={high}")
-    if factor > 100:
-        raise InvalidRequest(f"label {SCALE_FACTOR}={factor} must be between 0 and 100")
     return low, high, factor
 
 
@@ -188,6 +298,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     image = _string(body, "image").strip()
     if not image:
         raise InvalidRequest("image is required")
+    check_image(image)
     namespace = check_namespace(_string(body, "namespace"), default_namespace)
     read_only = body.get("readOnlyRootFilesystem", False)
     if not isinstance(read_only, bool):
@@ -197,14 +308,16 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     secrets = _string_list(body, "secrets")
     for secret in secrets:
         check_secret_name(secret)
+    annotations = _string_map(body, "annotations")
+    security(annotations)
     return Deployment(
         service=service,
         image=image,
         namespace=namespace,
         env_process=_string(body, "envProcess"),
-        env_vars=_string_map(body, "envVars"),
+        env_vars=_env_vars(body),
         labels=labels,
-        annotations=_string_map(body, "annotations"),
+        annotations=annotations,
         constraints=_string_list(body, "constraints"),
         secrets=secrets,
         limits=_resources(body, "limits"),

@@ -68,6 +68,24 @@ SIGNAL_WORDS: dict[int, str] = {
 STATUS_LINES = {
     int(code): f"HTTP/1.1 {int(code)} {code.phrase}\r\n".encode() for code in http.HTTPStatus
 }
+# A chunk size is hex digits and nothing else: int(x, 16) would also take `-1`, `0x10`, `1_0`
+# and `+5`, which another parser on the path may read differently (request smuggling).
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# NUL anywhere, or a CR or LF that is not part of a CRLF, in a request head.
+_BAD_HEAD_BYTES = re.compile(rb"\x00|\r(?!\n)|(?<!\r)\n")
+
+
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk line (extensions ignored); ValueError for anything but hex."""
+    size = line.split(b";", 1)[0].rstrip(b" \t")
+    if not _CHUNK_SIZE.fullmatch(size):
+        raise ValueError(f"bad chunk size {size[:20]!r}")
+    return int(size, 16)
+
+
+def digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts `²` and other Unicode digits."""
+    return text.isascii() and text.isdigit()
 
 
 # --- configuration -------------------------------------------------------------------
@@ -94,6 +112,7 @@ class Config(NamedTuple):
     suppress_lock: bool
     max_inflight: int
     lock_path: str
+    no_new_privileges: bool
 
 
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -195,7 +214,22 @@ def load_config(env: Mapping[str, str]) -> Config:
         suppress_lock=_flag(env, "suppress_lock", False),
         max_inflight=_integer(env, "max_inflight", 0, 0, 1 << 30),
         lock_path=os.path.join(env.get("TMPDIR") or "/tmp", ".lock"),
+        no_new_privileges=_flag(env, "no_new_privileges", True),
     )
+
+
+def forbid_privilege_gain() -> None:
+    """PR_SET_NO_NEW_PRIVS for the watchdog and so for every child: a setuid file cannot
+    raise a request's privileges. Older engines (20.10) ignore the service flag that would
+    do this, so the watchdog does it itself. Linux only; elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_no_new_privs = 38
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        raise ConfigError(f"cannot set no_new_privileges: {os.strerror(ctypes.get_errno())}")
 
 
 # --- logging ---------------------------------------------------------------------------
@@ -238,6 +272,8 @@ class Request:
     )
 
     def __init__(self, head: bytes) -> None:
+        if _BAD_HEAD_BYTES.search(head):
+            raise BadRequest(400, "NUL, bare CR or bare LF in the request head")
         lines = head.split(b"\r\n")
         try:
             method, target, version = lines[0].decode("latin-1").split(" ")
@@ -262,11 +298,14 @@ class Request:
             target = urllib.parse.urlsplit(target).path or "/"
         raw_path, _, self.query = target.partition("?")
         self.path = urllib.parse.unquote(raw_path)
-        self.chunked = "chunked" in self.first.get("transfer-encoding", "").lower()
-        length = self.first.get("content-length", "0")
+        codings = [v for n, v in self.headers if n.lower() == "transfer-encoding"]
+        if codings and ", ".join(codings).lower() != "chunked":
+            raise BadRequest(400, "only Transfer-Encoding: chunked is understood")
+        self.chunked = bool(codings)
+        lengths = {v for n, v in self.headers if n.lower() == "content-length"} or {"0"}
         if self.chunked:
             self.content_length = -1
-        elif length.isdigit():
+        elif len(lengths) == 1 and digits(length := lengths.pop()):
             self.content_length = int(length)
         else:
             raise BadRequest(400, "bad Content-Length")
@@ -516,7 +555,7 @@ class Connection(asyncio.BufferedProtocol):
                     return True
             else:
                 try:
-                    self._remaining = int(line.split(b";", 1)[0].strip(), 16)
+                    self._remaining = chunk_size(line)
                 except ValueError:
                     self._reject(BadRequest(400, "bad chunk size"))
                     return False
@@ -941,11 +980,15 @@ class ForkBackend:
         err_r, err_w = os.pipe() if not config.combine_output else (-1, out_w)
         try:
             pid = spawn(config.argv, self.child_env(request), stdin_r, out_w, err_w)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
+            # ValueError: the request put a NUL (or a `=` in a name) into the environment,
+            # which no exec can carry; the caller's fault, so 400, and no fd may stay open.
             for fd in {stdin_w, out_r, err_r} - {-1}:
                 os.close(fd)
             log(f"Failed to start process: {exc}")
-            conn.respond(500, f"{exc}\n".encode())
+            bad_input = isinstance(exc, ValueError)
+            text = f"the request cannot be passed to the function: {exc}" if bad_input else str(exc)
+            conn.respond(400 if bad_input else 500, f"{text}\n".encode())
             return
         finally:
             for fd in {stdin_r, out_w, err_w}:
@@ -1245,15 +1288,19 @@ class HttpBackend:
 async def read_response_head(
     reader: asyncio.StreamReader,
 ) -> tuple[int, list[tuple[str, str]], int]:
-    """Status, end-to-end headers and framing: a length, -1 chunked, -2 until close."""
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError as exc:
-        raise UpstreamError("upstream response head too large") from exc
-    lines = raw[:-4].decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise UpstreamError(f"malformed upstream status line {lines[0]!r}")
+    """Status, end-to-end headers and framing: a length, -1 chunked, -2 until close.
+    Interim answers (100 Continue, 102, 103) are read past: only a final status counts."""
+    while True:
+        try:
+            raw = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError as exc:
+            raise UpstreamError("upstream response head too large") from exc
+        lines = raw[:-4].decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not digits(parts[1]):
+            raise UpstreamError(f"malformed upstream status line {lines[0]!r}")
+        if not 100 <= int(parts[1]) < 200 or int(parts[1]) == 101:
+            break
     headers: list[tuple[str, str]] = []
     framing = -2
     for line in lines[1:]:
@@ -1262,7 +1309,7 @@ async def read_response_head(
         value = value.strip()
         if lower == "transfer-encoding" and "chunked" in value.lower():
             framing = -1
-        elif lower == "content-length" and framing != -1 and value.isdigit():
+        elif lower == "content-length" and framing != -1 and digits(value):
             framing = int(value)
         elif lower not in HOP_BY_HOP and lower not in ("date", "content-length"):
             headers.append((name.strip(), value))
@@ -1280,7 +1327,7 @@ async def read_response_body(reader: asyncio.StreamReader, framing: int) -> Asyn
             yield data
     elif framing == -1:
         while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+            size = chunk_size((await reader.readuntil(b"\r\n"))[:-2])
             if size == 0:
                 while await reader.readuntil(b"\r\n") != b"\r\n":
                     pass
@@ -1429,6 +1476,8 @@ def main(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     try:
         config = load_config(os.environ)
+        if config.no_new_privileges:
+            forbid_privilege_gain()
         server = Server(config, loop, Reaper(loop))
         return loop.run_until_complete(server.run())
     except ConfigError as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import IO
@@ -32,17 +31,12 @@ from faasbox.api.functions import runtime
 from faasbox.builder import archive, engine_build
 from faasbox.builder.engine_build import BuildRequest
 from faasbox.builder.errors import ArchiveTooLarge, BuildFailed, ContextError
-from faasbox.deployment import InvalidRequest
+from faasbox.deployment import InvalidRequest, check_image
 from faasbox.engine.client import Engine
 from faasbox.engine.errors import EngineError
 
 log = logging.getLogger("faasbox.api")
 
-# A Docker reference: optional registry host[:port], lower-case path, optional tag.
-_IMAGE = re.compile(
-    r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-)
 _TRUE = {"1", "true", "yes"}
 
 
@@ -57,8 +51,7 @@ async def build(request: Request) -> Response:
     context = upload
     try:
         await _receive(request, upload, limit)
-        context = archive.plain_tar(upload, limit)
-        archive.check_members(context)
+        context = await asyncio.to_thread(archive.checked_tar, upload, limit)
     except ContextError as exc:
         _close(upload, context)
         return error(413 if isinstance(exc, ArchiveTooLarge) else 400, str(exc))
@@ -74,8 +67,7 @@ def _parse(query: QueryParams) -> BuildRequest:
     image = query.get("image", "")
     if not image:
         raise InvalidRequest("image is required (the tag to build, e.g. hello:latest)")
-    if len(image) > 255 or not _IMAGE.fullmatch(image):
-        raise InvalidRequest(f"image {image!r} is not a valid image name")
+    check_image(image)
     platform = query.get("platform", "")
     if "," in platform:
         raise InvalidRequest(

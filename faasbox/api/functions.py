@@ -67,7 +67,13 @@ async def update(request: Request) -> Response:
 async def _apply(request: Request, action: Callable[..., Awaitable[None]]) -> Response:
     rt = runtime(request)
     deployment = _deployment(await decode(request), rt)
-    await action(rt.engine, deployment, rt.network_id, pull_timeout=rt.settings.image_pull_timeout)
+    await action(
+        rt.engine,
+        deployment,
+        rt.network_id,
+        instance=rt.settings.network,
+        pull_timeout=rt.settings.image_pull_timeout,
+    )
     await rt.functions.sync(deployment.service)
     return Response(status_code=202)
 

@@ -7,10 +7,8 @@ from starlette.responses import Response
 
 from faasbox.api.errors import decode
 from faasbox.api.functions import runtime
-from faasbox.deployment import InvalidRequest, check_namespace, split_name
+from faasbox.deployment import MAX_REPLICAS, InvalidRequest, check_namespace, split_name
 from faasbox.engine import services
-
-MAX_REPLICAS = 1000
 
 
 async def scale(request: Request) -> Response:

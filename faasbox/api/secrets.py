@@ -1,4 +1,4 @@
-"""/system/secrets: list, create, update and delete Swarm-backed secrets."""
+"""/system/secrets: list, create, update and delete this instance's Swarm-backed secrets."""
 
 from __future__ import annotations
 
@@ -50,23 +50,26 @@ def _text(body: dict[str, Any], key: str) -> str:
 async def list_secrets(request: Request) -> Response:
     rt = runtime(request)
     check_namespace(request.query_params.get("namespace", ""), rt.settings.namespace)
-    names = await secrets.list_names(rt.engine)
+    names = await secrets.list_names(rt.engine, rt.settings.network)
     return JSONResponse([{"name": n, "namespace": rt.settings.namespace} for n in names])
 
 
 async def create(request: Request) -> Response:
     name, value = await _parse(request, with_value=True)
-    await secrets.create(runtime(request).engine, name, value)
+    rt = runtime(request)
+    await secrets.create(rt.engine, rt.settings.network, name, value)
     return Response(status_code=201)
 
 
 async def update(request: Request) -> Response:
     name, value = await _parse(request, with_value=True)
-    await secrets.update(runtime(request).engine, name, value)
+    rt = runtime(request)
+    await secrets.update(rt.engine, rt.settings.network, name, value)
     return Response(status_code=200)
 
 
 async def delete(request: Request) -> Response:
     name, _ = await _parse(request, with_value=False)
-    await secrets.delete(runtime(request).engine, name)
+    rt = runtime(request)
+    await secrets.delete(rt.engine, rt.settings.network, name)
     return Response(status_code=200)

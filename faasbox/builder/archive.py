@@ -91,3 +91,15 @@ def _escapes(folder: str, target: str) -> bool:
         return True
     normal = posixpath.normpath(posixpath.join(folder, target))
     return normal == ".." or normal.startswith("../")
+
+
+def checked_tar(upload: IO[bytes], limit: int) -> IO[bytes]:
+    """plain_tar then check_members, as one blocking step: the API runs it in a thread,
+    since inflating and scanning up to the body limit would stall the event loop."""
+    context = plain_tar(upload, limit)
+    try:
+        check_members(context)
+    except BaseException:
+        context.close()
+        raise
+    return context

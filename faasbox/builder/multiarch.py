@@ -4,16 +4,21 @@ Engine 20.10's build API cannot produce a manifest list, and its buildx `docker`
 driver builds one platform only. The fallback builds each platform with
 BuildKit (`docker build --platform`, foreign ones through qemu binfmt), pushes
 each as `<tag>-<os>-<arch>[-<variant>]`, then assembles and pushes a manifest
-list under the tag. Registries on loopback are used without TLS, as Docker allows.
+list under the tag. `docker manifest` is told `--insecure` (plain HTTP, no certificate
+check) only for a registry on loopback or one the engine itself is configured to treat
+as insecure (`insecure-registries` in daemon.json); any other registry gets TLS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 from faasbox.builder.engine_build import BuildRequest
 from faasbox.builder.errors import BuildFailed
@@ -52,6 +57,37 @@ async def _multi_platform_builder(platforms: list[str]) -> bool:
     return driver_ok and all(p in listing for p in platforms)
 
 
+def registry_of(tag: str) -> str:
+    """The registry host[:port] of an image reference, "" for Docker Hub."""
+    first, slash, _ = tag.partition("/")
+    return first if slash and ("." in first or ":" in first or first == "localhost") else ""
+
+
+async def insecure_flag(tag: str) -> list[str]:
+    registry = registry_of(tag)
+    if not registry:
+        return []
+    host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 else registry
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or (address is not None and address.is_loopback):
+        return ["--insecure"]
+    try:
+        config = orjson.loads(await _docker("info", "--format", "{{json .RegistryConfig}}"))
+    except (BuildFailed, OSError, orjson.JSONDecodeError):
+        return []
+    index = (config.get("IndexConfigs") or {}).get(registry) or {}
+    if index.get("Secure") is False:
+        return ["--insecure"]
+    if address is not None:
+        for cidr in config.get("InsecureRegistryCIDRs") or []:
+            if address in ipaddress.ip_network(cidr, strict=False):
+                return ["--insecure"]
+    return []
+
+
 def arch_tag(tag: str, platform: str) -> str:
     return f"{tag}-{platform.replace('/', '-')}"
 
@@ -78,12 +114,13 @@ async def build(folder: Path, request: BuildRequest, progress: Callable[[str], N
         )  # fmt: skip
         await _docker("push", tag)
         tags.append(tag)
-    await _docker("manifest", "create", "--insecure", "--amend", request.tag, *tags)
+    insecure = await insecure_flag(request.tag)
+    await _docker("manifest", "create", *insecure, "--amend", request.tag, *tags)
     for platform, tag in zip(platforms, tags, strict=True):
         _, arch, *variant = platform.split("/")
         extra = ["--variant", variant[0]] if variant else []
         await _docker(
             "manifest", "annotate", request.tag, tag, "--os", "linux", "--arch", arch, *extra
         )
-    await _docker("manifest", "push", "--insecure", "--purge", request.tag)
+    await _docker("manifest", "push", *insecure, "--purge", request.tag)
     return tags

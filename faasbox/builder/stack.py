@@ -22,9 +22,11 @@ import yaml
 
 from faasbox.builder.envsubst import substitute
 from faasbox.builder.errors import StackError
+from faasbox.deployment import InvalidRequest, check_name
 
 DEFAULT_FILES = ("stack.yaml", "stack.yml")
-FUNCTION_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# faas-cli's rule for `new`; used with fullmatch (`$` also matches before a newline).
+FUNCTION_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 _TOP_KEYS = {"version", "provider", "functions", "configuration"}
 _PROVIDER_KEYS = {"name", "gateway", "network"}
@@ -159,6 +161,12 @@ def parse_stack(text: str, path: Path) -> Stack:
 
 
 def _function(name: str, raw: Any, where: str) -> Function:
+    """The name is checked first: it becomes `build/<name>/`, which is removed and
+    rebuilt, so `../..` or `/` in it must never reach the file system."""
+    try:
+        check_name(name)
+    except InvalidRequest as exc:
+        raise StackError(f"{where}: {exc}") from None
     spec = _mapping(raw, where)
     _known(spec, _FUNCTION_KEYS, where)
     lang = _string(spec.get("lang"), f"{where}.lang")

@@ -140,12 +140,15 @@ def _fetch(source: str, into: Path) -> Path:
     if source.startswith(_ARCHIVE_SCHEMES) and source.split("#")[0].endswith(_ARCHIVE_SUFFIXES):
         return _download_archive(source, into)
     url, _, ref = source.partition("#")
-    command = ["git", "clone", "--quiet", "--depth", "1"]
+    if url.startswith("-") or ref.startswith("-"):
+        # The source comes from a stack file or a store: never let it be a git option.
+        raise TemplateError(f"template source {source!r} is not a repository URL")
+    command = ["git", "-c", "protocol.ext.allow=never", "clone", "--quiet", "--depth", "1"]
     if ref:
-        command += ["--branch", ref]
+        command += [f"--branch={ref}"]
     try:
         subprocess.run(
-            [*command, url, str(into / "repo")],
+            [*command, "--", url, str(into / "repo")],
             check=True,
             capture_output=True,
             text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import logging
 import signal
 import socket
@@ -17,6 +18,7 @@ import uvicorn
 from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_create
 from faasbox.app import Faasbox
 from faasbox.config import ConfigError, Settings, env_help, from_env
+from faasbox.engine import secrets
 from faasbox.engine.client import Engine
 from faasbox.engine.swarm import ensure_network, ensure_swarm
 from faasbox.gateway.server import server_protocol
@@ -78,23 +80,49 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def _credentials(settings: Settings) -> Credentials:
-    """Load or create the admin credentials, printing new ones once. Runs after the engine
-    answered, so a failed first start cannot swallow the only print of the password."""
+    """Load or create the admin credentials. A new password is printed once, and only to a
+    terminal: under systemd or docker, stdout is a journal kept for good, so the log says
+    where the password is kept instead. Runs after the engine answered, so a failed first
+    start cannot swallow the only print of the password."""
     try:
         credentials = load_or_create(settings.state_dir)
     except OSError as exc:
         raise ConfigError(f"cannot keep credentials in {settings.state_dir}: {exc}") from None
     if credentials.created:
-        print(
-            f"faasbox: created admin credentials: user {credentials.user!r}, "
-            f"password {credentials.password!r}\n"
-            f"faasbox: kept in {settings.state_dir / USER_FILE} and "
+        where = (
+            f"kept in {settings.state_dir / USER_FILE} and "
             f"{settings.state_dir / PASSWORD_FILE} (mode 0600); log in with\n"
             f"  cat {settings.state_dir / PASSWORD_FILE} | faasbox login -u {credentials.user} "
-            f"--password-stdin -g http://127.0.0.1:{settings.port}",
-            flush=True,
+            f"--password-stdin -g http://127.0.0.1:{settings.port}"
         )
+        if sys.stdout.isatty():
+            print(
+                f"faasbox: created admin credentials: user {credentials.user!r}, "
+                f"password {credentials.password!r}\nfaasbox: {where}",
+                flush=True,
+            )
+        else:
+            log.warning("[faasbox] created admin credentials for %r, %s", credentials.user, where)
     return credentials
+
+
+def _warn_if_open(settings: Settings) -> None:
+    """--no-auth is for a dev box on loopback; anywhere else it hands the engine to anyone
+    who can reach the port (deploy a function, mount a secret)."""
+    if settings.auth:
+        return
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        log.warning(
+            "[faasbox] WARNING: authentication is OFF and faasbox listens on %s:%d: anyone "
+            "who can reach this port can deploy functions and read their secrets. Use "
+            "--host 127.0.0.1 for a dev box, or drop --no-auth.",
+            settings.host,
+            settings.port,
+        )
 
 
 async def serve(settings: Settings) -> None:
@@ -109,7 +137,9 @@ async def serve(settings: Settings) -> None:
     try:
         await ensure_swarm(engine)
         network_id = await ensure_network(engine, settings.network)
+        await secrets.adopt(engine, settings.network, network_id)
         credentials = _credentials(settings)
+        _warn_if_open(settings)
         app = Faasbox(settings, credentials, engine, network_id, started_at=started)
         config = uvicorn.Config(
             app,

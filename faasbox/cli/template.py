@@ -62,7 +62,7 @@ def run_new(args: argparse.Namespace, console: Console) -> int:
         return 0
     if not args.name or not args.lang:
         raise CliError("give a function name and --lang (see `faasbox new --list`)")
-    if not FUNCTION_NAME.match(args.name):
+    if not FUNCTION_NAME.fullmatch(args.name):
         raise CliError(f"invalid function name {args.name!r}: use lower-case letters, digits, -")
     template = templates.find("dockerfile" if args.lang == "Dockerfile" else args.lang, root)
     handler = root / args.name

@@ -55,7 +55,7 @@ async def list_tasks(engine: Engine, service: str, *, up_to_date: bool = False) 
 
 
 async def deploy(
-    engine: Engine, deployment: Deployment, network_id: str, *, pull_timeout: float
+    engine: Engine, deployment: Deployment, network_id: str, *, instance: str, pull_timeout: float
 ) -> None:
     """Create the service only once every check that can fail has passed, so a refused
     deployment leaves nothing behind."""
@@ -66,7 +66,7 @@ async def deploy(
             raise
     else:
         raise FunctionExists(f"function {deployment.service} already exists")
-    refs = await secrets.references(engine, deployment.secrets)
+    refs = await secrets.references(engine, instance, deployment.secrets)
     await images.ensure(engine, deployment.image, deployment.registry_auth, pull_timeout)
     spec = service_spec(
         deployment, network_id=network_id, secret_refs=refs, replicas=deployment.min_replicas
@@ -83,12 +83,12 @@ async def deploy(
 
 
 async def update(
-    engine: Engine, deployment: Deployment, network_id: str, *, pull_timeout: float
+    engine: Engine, deployment: Deployment, network_id: str, *, instance: str, pull_timeout: float
 ) -> None:
     """Replace the spec and roll the tasks. Replicas stay where scaling left them, raised
     to a new minimum if the labels now ask for more; a function scaled to zero stays there."""
     current = await inspect_function(engine, deployment.service, network_id)
-    refs = await secrets.references(engine, deployment.secrets)
+    refs = await secrets.references(engine, instance, deployment.secrets)
     await images.ensure(engine, deployment.image, deployment.registry_auth, pull_timeout)
     spec = service_spec(
         deployment,

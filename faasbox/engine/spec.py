@@ -15,6 +15,7 @@ import orjson
 
 from faasbox.config import ConfigError, parse_duration
 from faasbox.deployment import (
+    NO_NEW_PRIVILEGES,
     Deployment,
     Resources,
     memory_bytes,
@@ -32,6 +33,9 @@ UID_LABEL = "com.openfaas.uid"
 NAME_LABEL = "faas_function"
 SECRETS_DIR = "/var/openfaas/secrets/"
 INTERNAL_LABELS = {FUNCTION_MARKER, FUNCTION_NAME, RESOURCES_LABEL, UID_LABEL, NAME_LABEL}
+# Told to the faasbox watchdog when a function's no-new-privileges is relaxed: engines
+# that predate the spec's flag (20.10 does) ignore it, so the watchdog sets it itself.
+WATCHDOG_NNP_OFF = "no_new_privileges=false"
 
 
 def service_labels(deployment: Deployment) -> dict[str, str]:
@@ -81,13 +85,15 @@ def service_spec(
     if deployment.read_only_root_filesystem:
         # The watchdog's lock file lives in /tmp.
         container["Mounts"] = [{"Type": "tmpfs", "Target": "/tmp"}]
+    limits = _resources(deployment.limits)
+    _lock_down(deployment, container, limits)
     return {
         "Name": deployment.service,
         "Labels": labels,
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": {
-                "Limits": _resources(deployment.limits),
+                "Limits": limits,
                 "Reservations": _resources(deployment.requests),
             },
             "RestartPolicy": {"Condition": "any", "Delay": 5_000_000_000, "MaxAttempts": 0},
@@ -125,6 +131,21 @@ def stop_grace_period(env: dict[str, str]) -> int | None:
         return None
     total = (drain or write) + max(write, running) + _GRACE_MARGIN
     return int(total * 1e9)
+
+
+def _lock_down(deployment: Deployment, container: dict[str, Any], limits: dict[str, int]) -> None:
+    """Capabilities cut to a minimal set, no privilege gain through setuid files, a pids
+    limit; each relaxed by the function's annotations (deployment.security)."""
+    lock = deployment.security
+    if lock.capabilities is not None:
+        container["CapabilityDrop"] = ["ALL"]
+        container["CapabilityAdd"] = [f"CAP_{c}" for c in lock.capabilities]
+    if lock.no_new_privileges:
+        container["Privileges"] = {"NoNewPrivileges": True}
+    else:
+        container["Env"].append(WATCHDOG_NNP_OFF)
+    if lock.pids_limit:
+        limits["Pids"] = lock.pids_limit
 
 
 def secret_ref(secret_id: str, swarm_name: str, name: str) -> dict[str, Any]:
@@ -170,7 +191,10 @@ def status_fields(service: dict[str, Any], namespace: str) -> dict[str, Any]:
     labels[NAME_LABEL] = spec["Name"]
     env_vars: dict[str, str] = {}
     env_process = ""
+    relaxed = annotations.get(NO_NEW_PRIVILEGES, "").strip().lower() == "false"
     for entry in container.get("Env") or []:
+        if relaxed and entry == WATCHDOG_NNP_OFF:
+            continue  # ours, from the annotation, not the caller's envVars
         key, _, value = entry.partition("=")
         if key == "fprocess":
             env_process = value

@@ -100,7 +100,10 @@ def test_oversized_archives_get_413(make_server: Callable[..., Server]) -> None:
     assert answer.status_code == 413 and "limit" in answer.json()["message"]
     with server.client() as client:  # no Content-Length: the cap applies while reading
         chunked = client.post(
-            "/system/build", params={"image": "x"}, content=iter([big[:40_000], big[40_000:]])
+            "/system/build",
+            params={"image": "x"},
+            content=iter([big[:40_000], big[40_000:]]),
+            headers={"Content-Type": "application/x-tar"},
         )
     assert chunked.status_code == 413
     bomb = gzip.compress(_tar((_member("zeros"), bytes(1 << 20))))

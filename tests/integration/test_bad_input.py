@@ -14,6 +14,7 @@ from tests.support.engine import docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def refused(response: httpx.Response, status: int, words: str) -> None:
     ],
 )
 def test_malformed_deployments(api: httpx.Client, body: bytes, words: str) -> None:
-    refused(api.post("/system/functions", content=body), 400, words)
+    refused(api.post("/system/functions", content=body, headers=JSON), 400, words)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +154,8 @@ def test_bad_scale_requests(
 
 
 def test_bad_delete_bodies(api: httpx.Client) -> None:
-    refused(api.request("DELETE", "/system/functions", content=b"nope"), 400, "not valid JSON")
+    bad = api.request("DELETE", "/system/functions", content=b"nope", headers=JSON)
+    refused(bad, 400, "not valid JSON")
     refused(api.request("DELETE", "/system/functions", json={"functionName": ""}), 400, "required")
 
 

@@ -132,7 +132,8 @@ def test_alerts_step_up_and_reset(api: httpx.Client, probe: str, functions: list
 
 
 def test_alert_payload_must_be_alertmanagers(api: httpx.Client) -> None:
-    assert api.post("/system/alert", content=b"").status_code == 400
+    empty = api.post("/system/alert", content=b"", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 400
     assert api.post("/system/alert", json={"alerts": "nope"}).status_code == 400
     assert api.post("/system/alert", json=[1, 2]).status_code == 400
 

@@ -123,6 +123,7 @@ def test_deployment_round_trips_through_the_service_spec() -> None:
     assert spec["TaskTemplate"]["Resources"]["Limits"] == {
         "MemoryBytes": 128 * 1024**2,
         "NanoCPUs": 500_000_000,
+        "Pids": 1024,
     }
     assert spec["EndpointSpec"] == {"Mode": "dnsrr"}
 
