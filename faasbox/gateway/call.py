@@ -158,10 +158,11 @@ class Call:
     def start(self) -> None:
         """The caller's connection is ours (earlier pipelined answers are out): go."""
         gateway, route = self.gateway, self.route
-        if route is None:
-            self.response_started = True  # unknown functions are not counted
-            self._reply(404, f"function {self.name or '(none)'} not found")
-            self._finish()
+        if route is None:  # unknown functions are not counted
+            if self.body_done:
+                self._unknown()
+            else:
+                self.waiting = True  # answer once the body is read: it may be malformed
             return
         gateway.metrics.request_started(self.name)
         self.began = time.perf_counter()
@@ -183,7 +184,7 @@ class Call:
             self.waiting = True
 
     def request_body(self, data: bytes) -> None:
-        if self.response_complete:
+        if self.response_complete or self.route is None:
             return
         self.buffered += len(data)
         if self.buffered > self.gateway.max_body:
@@ -209,7 +210,21 @@ class Call:
                 self.conn.write(b"0\r\n\r\n")
         elif self.waiting:
             self.waiting = False
-            self._go()
+            if self.route is None:
+                self._unknown()
+            else:
+                self._go()
+
+    def invalid(self) -> None:
+        """The caller's bytes stopped parsing (bad framing): one 400 and the connection
+        closes, whatever the call had begun; nothing more reaches the replica."""
+        self.keep_alive = False
+        self._refuse(400, "invalid HTTP request")
+
+    def _unknown(self) -> None:
+        self.response_started = True
+        self._reply(404, f"function {self.name or '(none)'} not found")
+        self._finish()
 
     def caller_paused(self, paused: bool) -> None:
         """The caller reads slower than the replica answers: hold the replica."""

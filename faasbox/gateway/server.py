@@ -110,6 +110,10 @@ class ServerProtocol(HttpToolsProtocol):
             if self._too_large:
                 self._refuse_head(431, "request head too large")
                 return
+            cycle: object = self.cycle
+            if type(cycle) is Call and not cycle.response_complete:
+                cycle.invalid()
+                return
             self.logger.warning("Invalid HTTP request received.")
             self.send_400_response("Invalid HTTP request received.")
             return
