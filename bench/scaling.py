@@ -1,14 +1,15 @@
 """Scaling benchmark: how fast faasbox answers load and wakes sleeping functions, and the
 same through a real Prometheus + AlertManager with the shipped configs, in one run.
 
-    .venv/bin/python -m bench.scaling
+    flock /tmp/faasbox-bench.lock .venv/bin/python -m bench.scaling [rules] [wakes] [alertmanager]
 
 Prints, with faasbox's default scaling clocks (1 s tick, 10 s window, 5 s hold):
   - OpenFaaS rule in-process: load start -> rate over the threshold -> scale-up decision
     -> an extra replica serving;
   - target rule: load start -> decision -> extra replica serving;
-  - wake from zero to first 200 for a fork-mode function (p50/min/max over 10 wakes), and
-    one 200-request burst on a cold function;
+  - wake to first 200 for a fork-mode function, from paused (20 wakes) and from zero
+    (10 wakes), p50/p99/min/max, the paused wake as a share of the zero wake measured in
+    the same run, and the first answer of a 50-call burst on each;
   - the Prometheus + AlertManager path: load start -> decision -> serving, and load stop
     -> back to min.
 Needs the engine (Swarm), and Debian `prometheus` and `prometheus-alertmanager`.
@@ -16,7 +17,9 @@ Needs the engine (Swarm), and Debian `prometheus` and `prometheus-alertmanager`.
 
 from __future__ import annotations
 
+import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +46,15 @@ from tests.support.server import Server
 
 RATE = 20.0  # requests per second offered: four times the OpenFaaS threshold
 STEP_LABELS = {"com.openfaas.scale.max": "4", "com.openfaas.scale.factor": "50"}  # 1 -> 3
-WAKES = 10
+WAKES_FROM_ZERO = 10
+WAKES_FROM_PAUSED = 20
+BURST = 50
+# Paused after 1 s idle (the next 1 s tick), never at zero during the run.
+PAUSE_LABELS = {
+    "com.openfaas.scale.zero": "true",
+    "com.openfaas.scale.zero-duration": "1s",
+    "com.faasbox.scale.zero-duration": "1h",
+}
 
 
 @dataclass
@@ -122,36 +133,72 @@ def in_process(workdir: Path) -> None:
             print(f"  extra replica ready after      {ready:5.1f} s")
 
 
+def _spread(times: list[float]) -> str:
+    ordered = sorted(times)
+    p99 = ordered[min(round(0.99 * (len(ordered) - 1)), len(ordered) - 1)]
+    return (
+        f"p50 {statistics.median(ordered) * 1000:5.0f} ms   p99 {p99 * 1000:5.0f} ms   "
+        f"min {ordered[0] * 1000:5.0f} ms   max {ordered[-1] * 1000:5.0f} ms"
+    )
+
+
+def _timed_get(url: str) -> float:
+    """One call on a fresh connection, as a client arriving after a quiet spell makes it."""
+    begin = time.perf_counter()
+    response = httpx.get(url, timeout=60)
+    took = time.perf_counter() - begin
+    assert response.status_code == 200, response.text
+    return took
+
+
+def _tier(api: httpx.Client, name: str) -> str:
+    tier: str = status(api, name)["faasbox"]["tier"]
+    return tier
+
+
 def wakes(workdir: Path) -> None:
-    labels = {"com.openfaas.scale.zero": "true"}
-    with (
-        faasbox(workdir) as server,
-        server.client() as api,
-        function(api, fork_image(), labels=labels) as name,
-    ):
-        url = f"{server.url}/function/{name}"
-        times = []
-        for _ in range(WAKES):
+    with faasbox(workdir) as server, server.client() as api:
+        with function(api, fork_image(), labels=PAUSE_LABELS) as name:
+            url = f"{server.url}/function/{name}"
+            wait_for(api, name, available=1)
+            paused, warm = [], []
+            for _ in range(WAKES_FROM_PAUSED):
+                wait_until(lambda: _tier(api, name) == "paused", 60, "paused")
+                paused.append(_timed_get(url))
+                warm.append(_timed_get(url))  # the baseline: the same call, nothing to wake
+            wait_until(lambda: _tier(api, name) == "paused", 60, "paused")
+            paused_burst = burst(url, BURST)
+        with function(api, fork_image(), labels={"com.openfaas.scale.zero": "true"}) as name:
+            url = f"{server.url}/function/{name}"
+            zero = []
+            for _ in range(WAKES_FROM_ZERO):
+                api.post(f"/system/scale-function/{name}", json={"replicas": 0}).raise_for_status()
+                wait_until(lambda: replicas_are(api, name, 0), 60, "asleep")
+                time.sleep(1)  # let the old container go completely
+                zero.append(_timed_get(url))
             api.post(f"/system/scale-function/{name}", json={"replicas": 0}).raise_for_status()
             wait_until(lambda: replicas_are(api, name, 0), 60, "asleep")
-            time.sleep(1)  # let the old container go completely
-            begin = time.perf_counter()
-            response = httpx.get(url, timeout=60)
-            times.append(time.perf_counter() - begin)
-            assert response.status_code == 200, response.text
-        print(f"wake from zero to first 200, fork-mode function, {WAKES} wakes:")
+            time.sleep(1)
+            cold_burst = burst(url, BURST)
+        logs = server.logs()
+    print("call to first 200, fork-mode function, new connection per call:")
+    print(f"  running, baseline ({len(warm):2d})  {_spread(warm)}")
+    print(f"  from paused ({len(paused):2d} wakes)  {_spread(paused)}")
+    print(f"  from zero   ({len(zero):2d} wakes)  {_spread(zero)}")
+    p50 = statistics.median
+    print(
+        f"  at p50: paused / zero {p50(paused) / p50(zero):.3f}, paused / running "
+        f"{p50(paused) / p50(warm):.2f}, zero / running {p50(zero) / p50(warm):.1f}"
+    )
+    print("faasbox's own wake times (call finding no replica -> replica ready), from its log:")
+    for tier in ("paused", "zero"):
+        own = [float(ms) / 1000 for ms in re.findall(rf"woke from {tier} in (\d+) ms", logs)]
+        print(f"  from {tier:6} ({len(own):2d} wakes)  {_spread(own)}")
+    for label, result in (("paused", paused_burst), ("zero", cold_burst)):
         print(
-            f"  p50 {statistics.median(times) * 1000:5.0f} ms   "
-            f"min {min(times) * 1000:5.0f} ms   max {max(times) * 1000:5.0f} ms"
-        )
-        api.post(f"/system/scale-function/{name}", json={"replicas": 0}).raise_for_status()
-        wait_until(lambda: replicas_are(api, name, 0), 60, "asleep")
-        time.sleep(1)
-        result = burst(url, 200)
-        print(f"200 concurrent requests on the cold function: {dict(result.codes)}")
-        print(
-            f"  first 200 after {result.first_ok * 1000:.0f} ms, "
-            f"p50 {result.median * 1000:.0f} ms, p99 {result.percentile(99) * 1000:.0f} ms"
+            f"{BURST} concurrent calls on a {label} function: {dict(result.codes)}; first 200 "
+            f"after {result.first_ok * 1000:.0f} ms, p50 {result.median * 1000:.0f} ms, "
+            f"p99 {result.percentile(99) * 1000:.0f} ms"
         )
 
 
@@ -180,10 +227,14 @@ def alertmanager(workdir: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         workdir = Path(tmp)
-        print(f"load: {RATE:g} req/s from 4 callers; times from load start\n")
-        in_process(workdir)
-        wakes(workdir)
-        alertmanager(workdir)
+        chosen = set(sys.argv[1:]) or {"rules", "wakes", "alertmanager"}
+        if "rules" in chosen:
+            print(f"load: {RATE:g} req/s from 4 callers; times from load start\n")
+            in_process(workdir)
+        if "wakes" in chosen:
+            wakes(workdir)
+        if "alertmanager" in chosen:
+            alertmanager(workdir)
 
 
 if __name__ == "__main__":

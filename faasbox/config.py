@@ -80,6 +80,8 @@ class Settings:
     max_header_size: int = 32 * 1024
     max_headers: int = 100
     header_timeout: float = 10.0
+    # Set in the appliance image: leave root for this uid when the socket allows it.
+    run_as: int | None = None
     # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
     store: str = ""
 
@@ -117,6 +119,7 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "max_header_size": ("FAASBOX_MAX_HEADER_SIZE", None, parse_size),
     "max_headers": ("FAASBOX_MAX_HEADERS", None, int),
     "header_timeout": ("FAASBOX_HEADER_TIMEOUT", None, parse_duration),
+    "run_as": ("FAASBOX_RUN_AS", None, int),
     "store": ("FAASBOX_STORE", None, str),
 }
 

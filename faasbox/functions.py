@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from faasbox.engine import services
+from faasbox.engine import containers, services
 from faasbox.engine.client import ApiError, Engine
 from faasbox.engine.errors import EngineUnavailable, FunctionNotFound
 from faasbox.engine.events import service_changes
@@ -44,6 +44,7 @@ class Replica:
     task_id: str
     address: str
     up_to_date: bool
+    container_id: str = ""
 
 
 @dataclass
@@ -59,6 +60,19 @@ class Function:
     # task "starting" until the first check (3 s and more), so the waker probes these
     # itself and promotes the first that answers.
     starting: tuple[Replica, ...] = ()
+    # Running tasks whose container is frozen (or being frozen): never balanced over
+    # until the waker thaws one.
+    paused: tuple[Replica, ...] = ()
+
+    @property
+    def tier(self) -> str:
+        """How far asleep: "zero" (no replicas wanted), "paused" (every replica frozen)
+        or "running"."""
+        if self.replicas == 0:
+            return "zero"
+        if self.paused and not self.endpoints:
+            return "paused"
+        return "running"
 
     @property
     def available_replicas(self) -> int:
@@ -71,6 +85,8 @@ class Function:
             "replicas": self.replicas,
             "availableReplicas": self.available_replicas,
             "invocationCount": invocations,
+            # Namespaced, so OpenFaaS clients (which ignore unknown keys) never clash with it.
+            "faasbox": {"tier": self.tier},
         }
 
 
@@ -92,7 +108,13 @@ class FunctionsView:
         # Task ids proven to answer /_/health (or running when the view was first read).
         self._promoted: set[str] = set()
         self._probes: dict[str, asyncio.Task[None]] = {}
+        self._held: set[str] = set()  # task ids out of rotation while being paused
+        # Docker announces a thaw (and lists the container as running) a moment after it
+        # is done, so a read begun before a thaw of ours is not believed about that task.
+        self._thaws = 0
+        self._thawed: dict[str, int] = {}  # task id -> number of the thaw that woke it
         self._dirty: set[str] = set()
+        self._recheck: set[str] = set()  # named by events the engine's listings lag behind
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.engine_up = False
@@ -175,8 +197,10 @@ class FunctionsView:
         current = {
             t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
         }
-        endpoints: list[Replica] = []
-        starting: list[Replica] = []
+        running = any(t["Status"]["State"] == "running" for t in tasks)
+        thaws_before = self._thaws
+        frozen = await containers.paused(self._engine, service["ID"]) if running else set()
+        endpoints, starting, paused = [], [], []
         unsettled = False
         for task in tasks:
             state = task["Status"]["State"]
@@ -186,21 +210,29 @@ class FunctionsView:
             if state == "running" and desired != "running":
                 unsettled = True
             if state not in ("running", "starting") or desired != "running":
-                self._promoted.discard(task["ID"])
+                for table in (self._promoted, self._held):
+                    table.discard(task["ID"])
+                self._thawed.pop(task["ID"], None)
                 continue
             address = await self._address(task)
             if not address:
                 continue
-            replica = Replica(task["ID"], address, task["ID"] in current)
+            container_id = (task["Status"].get("ContainerStatus") or {}).get("ContainerID", "")
+            replica = Replica(task["ID"], address, task["ID"] in current, container_id)
+            thawed_since = self._thawed.get(task["ID"], 0) > thaws_before
+            if not thawed_since:
+                self._thawed.pop(task["ID"], None)  # this read is newer than the thaw
             if state == "running" and not self.engine_up:
                 self._promoted.add(task["ID"])  # serving already: no one waits on a probe
-            if task["ID"] in self._promoted:
+            if task["ID"] in self._held or (container_id in frozen and not thawed_since):
+                paused.append(replica)
+            elif task["ID"] in self._promoted:
                 endpoints.append(replica)
             else:
                 starting.append(replica)
                 if state == "running":
                     self._probe_later(name, replica)
-        if sum(1 for e in endpoints if e.up_to_date) != replicas_of(service):
+        if sum(1 for e in (*endpoints, *paused) if e.up_to_date) != replicas_of(service):
             unsettled = True
         labels = dict(service["Spec"].get("Labels") or {})
         function = Function(
@@ -212,6 +244,7 @@ class FunctionsView:
             endpoints=tuple(sorted(endpoints, key=lambda r: r.task_id)),
             labels=labels,
             starting=tuple(starting),
+            paused=tuple(paused),
         )
         self._set(name, function)
         return unsettled
@@ -254,6 +287,41 @@ class FunctionsView:
         finally:
             self._probes.pop(replica.task_id, None)
 
+    def hold(self, name: str) -> tuple[Replica, ...]:
+        """Take every ready replica out of rotation before it is paused, so no request is
+        sent to a container about to freeze; reads of the engine keep them out until
+        `release`. Returns the replicas held."""
+        function = self._functions.get(name)
+        if function is None or not function.endpoints:
+            return ()
+        self._held.update(r.task_id for r in function.endpoints)
+        self._set(
+            name,
+            replace(function, endpoints=(), paused=(*function.paused, *function.endpoints)),
+        )
+        return function.endpoints
+
+    def release(self, replicas: tuple[Replica, ...]) -> None:
+        """End a hold; the next read of the service says whether they are paused."""
+        self._held.difference_update(r.task_id for r in replicas)
+
+    def thawed(self, name: str, replica: Replica) -> Function | None:
+        """Count a paused replica as ready again because it was just unpaused; a read of
+        the engine begun before the unpause cannot put it back."""
+        function = self._functions.get(name)
+        if function is None or replica not in function.paused:
+            return function
+        self._thaws += 1
+        self._thawed[replica.task_id] = self._thaws
+        self._held.discard(replica.task_id)
+        function = replace(
+            function,
+            endpoints=tuple(sorted((*function.endpoints, replica), key=lambda r: r.task_id)),
+            paused=tuple(r for r in function.paused if r != replica),
+        )
+        self._set(name, function)
+        return function
+
     async def _address(self, task: dict[str, Any]) -> str:
         """The task's IP on our network: in the task on overlays, in the container on bridges
         (Swarm leaves local-scope addresses out of the task)."""
@@ -288,12 +356,14 @@ class FunctionsView:
         delay = 0.2
         while True:
             try:
-                async for name in service_changes(self._engine):
+                async for name, lagging in service_changes(self._engine):
                     if not self.engine_up:
                         self.engine_up = True
                         await self.sync_all()
                     delay = 0.2
                     self._dirty.add(name)
+                    if lagging:
+                        self._recheck.add(name)
                     self._dirty_event.set()
             except EngineUnavailable as exc:
                 if self.engine_up:
@@ -316,9 +386,12 @@ class FunctionsView:
             await self._dirty_event.wait()
             self._dirty_event.clear()
             names, self._dirty = self._dirty, set()
+            recheck, self._recheck = self._recheck, set()
             for name in names:
                 try:
                     await self.sync(name)
+                    if name in recheck and name not in self._settling:
+                        self._settling[name] = asyncio.create_task(self._settle(name))
                 except (EngineUnavailable, ApiError) as exc:
                     log.warning("[functions] could not read %s: %s", name, exc)
 

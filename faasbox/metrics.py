@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -56,6 +57,8 @@ class Metrics(Collector):
         self.durations: defaultdict[tuple[str, int], _Histogram] = defaultdict(_Histogram)
         self.connect_errors: defaultdict[str, int] = defaultdict(int)
         self.scale_decisions: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.wakes: defaultdict[tuple[str, str], int] = defaultdict(int)  # (name, tier)
+        self.wake_seconds: defaultdict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
         self.replicas: Callable[[], dict[str, int]] = dict
         self.pool_size: Callable[[], int] = lambda: 0
         self.registry = CollectorRegistry(auto_describe=False)
@@ -71,13 +74,23 @@ class Metrics(Collector):
         self.invocations[function, code] += 1
         self.durations[function, code].observe(seconds)
 
+    def woke(self, function: str, tier: str, seconds: float) -> None:
+        """A wake from `tier` ("paused" or "zero") had a ready replica after `seconds`."""
+        self.wake_seconds[function, tier].observe(seconds)
+
     # readers -----------------------------------------------------------------
     def invocation_count(self, function: str) -> float:
         return float(sum(n for (name, _), n in self.invocations.items() if name == function))
 
     def forget(self, function: str) -> None:
         """Drop a removed function's series so a new function of that name starts at zero."""
-        for table in (self.invocations, self.durations):
+        tables: tuple[dict[tuple[str, Any], Any], ...] = (
+            self.invocations,
+            self.durations,
+            self.wakes,
+            self.wake_seconds,
+        )
+        for table in tables:
             for key in [k for k in table if k[0] == function]:
                 del table[key]
         for single in (self.started, self.connect_errors):
@@ -148,6 +161,24 @@ class Metrics(Collector):
         for (name, reason), n in sorted(self.scale_decisions.items()):
             decisions.add_metric([name, reason], n)
         yield decisions
+
+        wakes = CounterMetricFamily(
+            "faasbox_wakes",
+            "Wakes of idle functions begun, by the tier they were in",
+            labels=["function_name", "tier"],
+        )
+        for (name, tier), n in sorted(self.wakes.items()):
+            wakes.add_metric([name, tier], n)
+        yield wakes
+
+        wake_seconds = HistogramMetricFamily(
+            "faasbox_wake_seconds",
+            "Time from a call finding no ready replica to the first ready replica",
+            labels=["function_name", "tier"],
+        )
+        for (name, tier), hist in sorted(self.wake_seconds.items()):
+            wake_seconds.add_metric([name, tier], hist.cumulative(), hist.total)
+        yield wake_seconds
 
         yield GaugeMetricFamily(
             "faasbox_upstream_pool_connections",

@@ -21,11 +21,13 @@ variant=${VARIANT:-minbase}
 docker=docker
 [ -x /usr/bin/docker ] && docker=/usr/bin/docker
 
+present() { [ -z "${FORCE:-}" ] && "$docker" image inspect "$tag" >/dev/null 2>&1; }
+# A present base needs no lock: callers never wait behind another base's build
+# (a foreign one under qemu takes minutes).
+present && exit 0
 exec 9>/tmp/faasbox-offline-base.lock
 flock 9
-if [ -z "${FORCE:-}" ] && "$docker" image inspect "$tag" >/dev/null 2>&1; then
-  exit 0
-fi
+present && exit 0
 command -v mmdebstrap >/dev/null 2>&1 || {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null
@@ -52,6 +54,24 @@ mmdebstrap --quiet --variant="$variant" "${arch_args[@]}" --include="$include" \
 if [ "$variant" = extract ]; then
   tar --delete -f "$dir/rootfs.tar" --wildcards './usr/share/doc/?*' './usr/share/man/?*' \
     './usr/share/locale/?*' './usr/share/info/?*' 2>/dev/null || true
+fi
+# EXCLUDE: space-separated globs of rootfs paths to drop with everything below them
+# (e.g. './usr/lib/*/gconv'). Filtered by Python's tarfile: `tar --delete` can leave
+# an archive Docker refuses.
+if [ -n "${EXCLUDE:-}" ]; then
+  # shellcheck disable=SC2086 # the globs are words, expanded by fnmatch below
+  python3 - "$dir/rootfs.tar" $EXCLUDE <<'PY'
+import fnmatch, os, sys, tarfile
+path, patterns = sys.argv[1], sys.argv[2:]
+def dropped(name):
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(name, p + "/*") for p in patterns)
+with tarfile.open(path) as src, tarfile.open(path + ".new", "w", format=src.format) as dst:
+    for member in src:
+        if dropped(member.name) or (member.islnk() and dropped(member.linkname)):
+            continue
+        dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+os.replace(path + ".new", path)
+PY
 fi
 printf 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n' >"$dir/Dockerfile"
 DOCKER_BUILDKIT=1 "$docker" build --quiet "${build_args[@]}" -t "$tag" "$dir" >/dev/null

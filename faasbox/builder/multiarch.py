@@ -92,26 +92,58 @@ def arch_tag(tag: str, platform: str) -> str:
     return f"{tag}-{platform.replace('/', '-')}"
 
 
-async def build(folder: Path, request: BuildRequest, progress: Callable[[str], None]) -> list[str]:
+def _build_args(request: BuildRequest) -> list[str]:
+    args = [arg for k, v in request.build_args.items() for arg in ("--build-arg", f"{k}={v}")]
+    args += [arg for k, v in request.labels.items() for arg in ("--label", f"{k}={v}")]
+    args += ["--pull"] if request.pull else []
+    return args + (["--no-cache"] if request.no_cache else [])
+
+
+async def build_platform(
+    folder: Path,
+    request: BuildRequest,
+    platform: str,
+    progress: Callable[[str], None],
+    *,
+    dockerfile: Path | None = None,
+    output: tuple[str, ...] = ("-t", ""),
+) -> None:
+    """One BuildKit build of `folder` for `platform`; by default tagged `request.tag`.
+
+    `output` replaces the tagging, e.g. `("--target", "x", "-o", "type=local,dest=d")`
+    to export a stage's files instead of making an image.
+    """
+    tagging = [request.tag if arg == "" else arg for arg in output]
+    file_args = ["-f", str(dockerfile)] if dockerfile else []
+    await _docker(
+        "build", "--platform", platform, *tagging, *file_args, *_build_args(request),
+        str(folder), progress=progress,
+    )  # fmt: skip
+
+
+async def build(
+    folder: Path,
+    request: BuildRequest,
+    progress: Callable[[str], None],
+    *,
+    dockerfile: Path | None = None,
+) -> list[str]:
     """Build and push every platform and the manifest list; returns the per-platform tags."""
     platforms = [p.strip() for p in request.platform.split(",") if p.strip()]
-    build_args = [arg for k, v in request.build_args.items() for arg in ("--build-arg", f"{k}={v}")]
-    build_args += [arg for k, v in request.labels.items() for arg in ("--label", f"{k}={v}")]
-    build_args += ["--pull"] if request.pull else []
     if await _multi_platform_builder(platforms):
+        file_args = ["-f", str(dockerfile)] if dockerfile else []
         await _docker(
             "buildx", "build", "--platform", ",".join(platforms), "--push",
-            "-t", request.tag, *build_args, str(folder), progress=progress,
+            "-t", request.tag, *file_args, *_build_args(request), str(folder), progress=progress,
         )  # fmt: skip
         return [request.tag]
     tags = []
     for platform in platforms:
         tag = arch_tag(request.tag, platform)
         progress(f"building {platform} as {tag}")
-        await _docker(
-            "build", "--platform", platform, "-t", tag, *build_args,
-            *(["--no-cache"] if request.no_cache else []), str(folder), progress=progress,
-        )  # fmt: skip
+        await build_platform(
+            folder, request, platform, progress, dockerfile=dockerfile, output=("-t", tag)
+        )
         await _docker("push", tag)
         tags.append(tag)
     insecure = await insecure_flag(request.tag)

@@ -17,10 +17,17 @@ import uvicorn
 
 from faasbox.api.auth import PASSWORD_FILE, USER_FILE, Credentials, load_or_create
 from faasbox.app import Faasbox
+from faasbox.cli.privileges import drop_root
 from faasbox.config import ConfigError, Settings, env_help, from_env
 from faasbox.engine import secrets
 from faasbox.engine.client import Engine
-from faasbox.engine.swarm import ensure_network, ensure_swarm
+from faasbox.engine.swarm import (
+    attach,
+    ensure_network,
+    ensure_swarm,
+    mounted_container_id,
+    own_container,
+)
 from faasbox.gateway.server import server_protocol
 
 log = logging.getLogger("faasbox")
@@ -136,7 +143,13 @@ async def serve(settings: Settings) -> None:
     engine = Engine(settings.docker_host)
     try:
         await ensure_swarm(engine)
-        network_id = await ensure_network(engine, settings.network)
+        # In a container (the appliance image, a stack service) the network is an
+        # overlay, which containers and services on any node can join; on the host a
+        # bridge, whose task IPs the host reaches.
+        container = await own_container(engine, mounted_container_id())
+        network_id = await ensure_network(engine, settings.network, overlay=bool(container))
+        if container:
+            await attach(engine, network_id, container)
         await secrets.adopt(engine, settings.network, network_id)
         credentials = _credentials(settings)
         _warn_if_open(settings)
@@ -173,6 +186,13 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    if settings.run_as is not None:
+        try:
+            done = drop_root(settings.run_as, settings.docker_host, settings.state_dir)
+        except OSError as exc:
+            raise ConfigError(f"cannot switch to uid {settings.run_as}: {exc}") from None
+        if done:
+            log.info("[faasbox] %s", done)
     try:
         import uvloop
     except ImportError:

@@ -39,3 +39,8 @@ class SecretInUse(EngineError):
 
 class MissingSecrets(EngineError):
     """A deployment names secrets that do not exist: bad input (400), unlike a lookup (404)."""
+
+
+class CannotPause(EngineError):
+    """The engine failed to freeze or thaw a running container: pausing is not available
+    here (rootless engine, no cgroup freezer), so idle functions go to zero instead."""

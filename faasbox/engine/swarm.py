@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from faasbox.engine.client import ApiError, Engine
 from faasbox.engine.errors import EngineRejected
@@ -10,6 +12,9 @@ from faasbox.engine.errors import EngineRejected
 log = logging.getLogger("faasbox.engine")
 
 NETWORK_LABEL = "com.faasbox.network"
+# The engine bind-mounts /etc/hostname (and resolv.conf, hosts) from the container's
+# own folder, so the id shows in this process's mount table on cgroup v1 and v2 alike.
+_CONTAINER_MOUNT = re.compile(r"/containers/([0-9a-f]{64})/(?:hostname|hosts|resolv\.conf) ")
 
 
 async def ensure_swarm(engine: Engine) -> str:
@@ -66,3 +71,37 @@ async def ensure_network(engine: Engine, name: str, *, overlay: bool = False) ->
         },
     )
     return str(created["Id"])
+
+
+def mounted_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str:
+    """The container id in this process's mount table; "" outside a container."""
+    try:
+        match = _CONTAINER_MOUNT.search(mountinfo.read_text())
+    except OSError:
+        return ""
+    return match.group(1) if match else ""
+
+
+async def own_container(engine: Engine, container_id: str) -> str:
+    """`container_id` when it is one of this engine's containers; "" when it is not (a
+    container of another engine, reached through a remote DOCKER_HOST) or empty."""
+    if not container_id:
+        return ""
+    try:
+        await engine.call("GET", f"containers/{container_id}/json")
+    except ApiError as exc:
+        if exc.status == 404:
+            return ""
+        raise
+    return container_id
+
+
+async def attach(engine: Engine, network_id: str, container_id: str) -> None:
+    """Connect faasbox's own container to the functions network (a stack may have done
+    it already), so the gateway reaches task IPs directly instead of through IPVS."""
+    container = await engine.call("GET", f"containers/{container_id}/json")
+    attached = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    if any(n.get("NetworkID") == network_id for n in attached.values()):
+        return
+    log.info("[swarm] attaching this container to the functions network")
+    await engine.call("POST", f"networks/{network_id}/connect", body={"Container": container_id})

@@ -1,4 +1,5 @@
-"""Scaling: the autoscaler and idler loop, scale from zero, and the one door they scale through.
+"""Scaling: the autoscaler and idler loop, waking paused and zeroed functions, and the one
+door they scale through.
 
 `Scaling` is what the app's lifespan starts and stops, what the gateway asks to wake a
 function, and what /system/alert hands AlertManager's decisions to.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from faasbox.runtime import Runtime
 from faasbox.scaling.autoscaler import Autoscaler
+from faasbox.scaling.pauser import Pauser
 from faasbox.scaling.scaler import Scaler
 from faasbox.scaling.waker import Waker, WakeTimeout
 
@@ -16,9 +18,10 @@ __all__ = ["Scaling", "WakeTimeout"]
 
 class Scaling:
     def __init__(self, runtime: Runtime) -> None:
-        self.scaler = Scaler(runtime, pause=runtime.settings.scale_window)
-        self.autoscaler = Autoscaler(runtime, self.scaler)
-        self.waker = Waker(runtime, self.scaler)
+        self.pauser = Pauser(runtime)
+        self.scaler = Scaler(runtime, self.pauser, hold=runtime.settings.scale_window)
+        self.autoscaler = Autoscaler(runtime, self.scaler, self.pauser)
+        self.waker = Waker(runtime, self.scaler, self.pauser)
 
     async def start(self) -> None:
         await self.autoscaler.start()
@@ -26,3 +29,4 @@ class Scaling:
     async def stop(self) -> None:
         await self.autoscaler.stop()
         await self.waker.stop()
+        await self.pauser.stop()

@@ -17,6 +17,8 @@ from faasbox.engine.errors import EngineError
 from faasbox.functions import Function
 from faasbox.runtime import Runtime
 from faasbox.scaling.idler import Idler
+from faasbox.scaling.memory import MemoryWatch
+from faasbox.scaling.pauser import Pauser
 from faasbox.scaling.policy import (
     Alert,
     Policy,
@@ -32,12 +34,12 @@ log = logging.getLogger("faasbox.scaling")
 
 
 class Autoscaler:
-    def __init__(self, runtime: Runtime, scaler: Scaler) -> None:
+    def __init__(self, runtime: Runtime, scaler: Scaler, pauser: Pauser) -> None:
         self._runtime = runtime
         self._settings = runtime.settings
         self._scaler = scaler
         self.windows = Windows(runtime.metrics, runtime.settings.scale_window)
-        self._idler = Idler(self.windows, runtime.metrics, scaler)
+        self._idler = Idler(self.windows, runtime.metrics, scaler, pauser, MemoryWatch())
         self._alerts: dict[str, RateAlert] = {}
         self._refused: dict[str, dict[str, str]] = {}  # labels already reported as bad
         self._task: asyncio.Task[None] | None = None
@@ -64,8 +66,10 @@ class Autoscaler:
     async def tick(self, now: float) -> None:
         functions = self._runtime.functions.all()
         self.windows.sample((f.name for f in functions), now)
-        for gone in set(self._alerts) - {f.name for f in functions}:
+        names = {f.name for f in functions}
+        for gone in set(self._alerts) - names:
             del self._alerts[gone]
+        self._idler.keep_only(names)
         for function in functions:
             policy = self._policy(function)
             if policy is None:
@@ -101,7 +105,7 @@ class Autoscaler:
         )
         rate = self.windows.rate(name)
         event = alert.update(rate, now)  # keep the alert's clock running while paused
-        if current == 0 or policy.pinned or self._scaler.paused(name, now):
+        if current == 0 or policy.pinned or self._scaler.held(name, now):
             return  # asleep (the waker's business), pinned by min = max, or set by hand
         if policy.target is not None:
             loads = self.windows.loads(name)

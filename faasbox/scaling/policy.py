@@ -9,6 +9,10 @@ Two rules, chosen per function by its labels:
 - the target rule (`com.openfaas.scale.target=N`): replicas = ceil(concurrency / N) over
   the window, so a fork-per-request function grows as soon as requests pile up, before
   they queue, and shrinks only once a whole window has asked for less.
+
+Idling (`com.openfaas.scale.zero=true`) has two tiers: after `zero-duration` without
+requests the replicas are paused, after `com.faasbox.scale.zero-duration` more they go
+to zero (docs/scaling.md explains the defaults).
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from faasbox.deployment import (
     scale_bounds,
 )
 
-DEFAULT_IDLE = 15 * 60.0
+# faasbox's own labels for the second idle tier, beside OpenFaaS's first one.
+SCALE_PAUSE = "com.faasbox.scale.pause"
+SCALE_ASLEEP_DURATION = "com.faasbox.scale.zero-duration"
+# A paused replica costs no CPU and wakes in tens of ms: pause soon.
+DEFAULT_IDLE = 5 * 60.0
+# A paused replica still holds its memory: give it back after a quarter of an hour more.
+DEFAULT_ASLEEP = 15 * 60.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,9 @@ class Policy:
     factor: int
     target: int | None = None
     zero: bool = False
-    idle: float = DEFAULT_IDLE
+    idle: float = DEFAULT_IDLE  # seconds without requests before the first tier
+    pause: bool = True  # False: the first tier is zero, as in OpenFaaS
+    asleep: float = DEFAULT_ASLEEP  # seconds paused before zero
 
     @property
     def step(self) -> int:
@@ -71,14 +83,29 @@ def policy_from_labels(labels: Mapping[str, str]) -> Policy:
             target = 0
         if target < 1:
             raise InvalidRequest(f"label {SCALE_TARGET}={raw!r} must be a whole number above 0")
-    idle = DEFAULT_IDLE
-    if SCALE_ZERO_DURATION in labels:
-        try:
-            idle = parse_duration(labels[SCALE_ZERO_DURATION])
-        except ConfigError as exc:
-            raise InvalidRequest(f"label {SCALE_ZERO_DURATION}: {exc}") from None
     zero = labels.get(SCALE_ZERO, "").strip().lower() == "true"
-    return Policy(min=low, max=high, factor=factor, target=target, zero=zero, idle=idle)
+    pause = labels.get(SCALE_PAUSE, "true").strip().lower()
+    if pause not in ("true", "false"):
+        raise InvalidRequest(f"label {SCALE_PAUSE}={pause!r} must be true or false")
+    return Policy(
+        min=low,
+        max=high,
+        factor=factor,
+        target=target,
+        zero=zero,
+        idle=_duration(labels, SCALE_ZERO_DURATION, DEFAULT_IDLE),
+        pause=pause == "true",
+        asleep=_duration(labels, SCALE_ASLEEP_DURATION, DEFAULT_ASLEEP),
+    )
+
+
+def _duration(labels: Mapping[str, str], label: str, default: float) -> float:
+    if label not in labels:
+        return default
+    try:
+        return parse_duration(labels[label])
+    except ConfigError as exc:
+        raise InvalidRequest(f"label {label}: {exc}") from None
 
 
 def alert_replicas(firing: bool, current: int, policy: Policy) -> int:

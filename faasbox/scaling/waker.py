@@ -1,10 +1,12 @@
-"""Scale from zero: the first request for a sleeping function wakes it, and every request
+"""Waking: the first request for a paused or zeroed function wakes it, and every request
 that arrives meanwhile waits for the same replica instead of failing.
 
 One wake per function at a time: the first caller starts it, later callers share its
-outcome. A replica counts as ready when the watchdog's `/_/health` answers anything
-but 503 (images without a watchdog answer 404 once they listen); a task Swarm calls
-running may still be starting its server, and a request sent then would fail.
+outcome. A paused function gets one replica thawed (tens of ms); a function at zero is
+scaled up (about a second). A replica counts as ready when the watchdog's `/_/health`
+answers anything but 503 (images without a watchdog answer 404 once they listen); a
+task Swarm calls running may still be starting its server, and a request sent then
+would fail.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import logging
 import time
 
 from faasbox.deployment import InvalidRequest
-from faasbox.engine.errors import FunctionNotFound
+from faasbox.engine.errors import EngineError, FunctionNotFound
 from faasbox.functions import Function, Replica
 from faasbox.runtime import Runtime
+from faasbox.scaling.pauser import Pauser
 from faasbox.scaling.policy import policy_from_labels
 from faasbox.scaling.scaler import Scaler
 
@@ -51,16 +54,17 @@ async def healthy(replica: Replica, port: int = 8080) -> bool:
 
 
 class Waker:
-    def __init__(self, runtime: Runtime, scaler: Scaler) -> None:
+    def __init__(self, runtime: Runtime, scaler: Scaler, pauser: Pauser) -> None:
         self._runtime = runtime
         self._scaler = scaler
+        self._pauser = pauser
         self._timeout = runtime.settings.scale_from_zero_timeout
         self._wakes: dict[str, asyncio.Task[Function]] = {}
         self._changed: dict[str, asyncio.Event] = {}
         runtime.functions.listen(self._on_change)
 
     async def ready(self, name: str) -> Function:
-        """The function once it has a ready replica, waking it if it is at zero.
+        """The function once it has a ready replica, waking it if it is paused or at zero.
         Raises FunctionNotFound, or WakeTimeout past `scale_from_zero_timeout`."""
         wake = self._wakes.get(name)
         if wake is None:
@@ -81,7 +85,7 @@ class Waker:
         changed = self._changed.setdefault(name, asyncio.Event())
         try:
             async with asyncio.timeout(self._timeout):
-                woken = await self._scale_up(name)
+                tier = await self._rouse(name)
                 function = await self._first_ready(name, changed)
         except TimeoutError:
             raise WakeTimeout(
@@ -89,22 +93,37 @@ class Waker:
             ) from None
         finally:
             self._changed.pop(name, None)
-        if woken:
-            log.info("[scale] %s woke in %.0f ms", name, (time.perf_counter() - begin) * 1000)
+        if tier is not None:
+            took = time.perf_counter() - begin
+            self._runtime.metrics.woke(name, tier, took)
+            log.info("[scale] %s woke from %s in %.0f ms", name, tier, took * 1000)
         return function
 
-    async def _scale_up(self, name: str) -> bool:
-        """Ask for replicas when there are none; True when this call asked."""
+    async def _rouse(self, name: str) -> str | None:
+        """Thaw a paused function or ask for replicas when there are none; the tier this
+        call woke it from, or None when there was nothing to do (it is starting)."""
         function = self._runtime.functions.get(name)
         if function is None:
             raise FunctionNotFound(f"function {name} not found")
-        if function.replicas > 0:
-            return False
-        try:
-            replicas = policy_from_labels(function.labels).floor
-        except InvalidRequest:
-            replicas = 1  # labels set behind our back; waking still beats failing
-        return await self._scaler.set(name, replicas, "wake", "request while at zero")
+        tier = function.tier
+        if tier == "paused":
+            try:
+                woken = await self._pauser.thaw_one(name)
+            except EngineError as exc:  # the wait below still ends in a replica or a 504
+                log.warning("[scale] %s: could not unpause: %s", name, exc)
+                woken = False
+        elif tier == "zero":
+            try:
+                replicas = policy_from_labels(function.labels).floor
+            except InvalidRequest:
+                replicas = 1  # labels set behind our back; waking still beats failing
+            woken = await self._scaler.set(name, replicas, "wake", "request while at zero")
+        else:
+            woken = False
+        if not woken:
+            return None
+        self._runtime.metrics.wakes[name, tier] += 1
+        return tier
 
     async def _first_ready(self, name: str, changed: asyncio.Event) -> Function:
         view = self._runtime.functions

@@ -210,7 +210,11 @@ def test_target_mode_sizes_by_concurrency(
 def test_idle_function_sleeps_and_a_burst_wakes_it(
     api: httpx.Client, server: Server, functions: list[str], tmp_path: Path
 ) -> None:
-    labels = {"com.openfaas.scale.zero": "true", "com.openfaas.scale.zero-duration": "3s"}
+    labels = {
+        "com.openfaas.scale.zero": "true",
+        "com.openfaas.scale.zero-duration": "3s",
+        "com.faasbox.scale.pause": "false",  # straight to zero (test_scaling_pause: tiers)
+    }
     name = _deploy(api, functions, fork_image(), labels)
     # Deployed with one replica (min), it goes to zero 3 s after faasbox first saw it.
     slept = wait_until(lambda: replicas_are(api, name, 0), 30, "scaled to zero when idle")

@@ -19,9 +19,10 @@ import pytest
 from faasbox.builder import resources
 
 REPO = Path(__file__).resolve().parents[2]
+BUILD_LOG = "pip-wheel.log"
 # .git stays: the build records the commit it was built from (setup.py).
 _SKIP = shutil.ignore_patterns(
-    ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "artifacts"
+    ".venv", ".wheels", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "artifacts"
 )
 
 
@@ -30,14 +31,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     source = work / "src"
     shutil.copytree(REPO, source, ignore=_SKIP, symlinks=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(source)],
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(work), str(source)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
-    (built,) = work.glob("faasbox-*.whl")
-    return built
+    (work / BUILD_LOG).write_text(built.stdout + built.stderr)
+    (path,) = work.glob("faasbox-*.whl")
+    return path
 
 
 def _tracked(folder: str, pattern: str = "*") -> set[str]:
@@ -59,6 +62,14 @@ def test_wheel_holds_templates_watchdog_and_every_module(wheel: Path) -> None:
     assert "faasbox/ui/static/index.html" in names
     assert "faasbox/ui/store.json" in names  # the shipped function store catalogue
     assert not [n for n in names if "__pycache__" in n]
+
+
+def test_the_wheel_builds_without_setuptools_warnings(wheel: Path) -> None:
+    """An install prints nothing but its result: every setuptools warning (license
+    format, a data folder missing from `packages`) is fixed in pyproject.toml."""
+    log = (wheel.parent / BUILD_LOG).read_text()
+    warnings = [line.strip() for line in log.splitlines() if "Warning:" in line]
+    assert warnings == []
 
 
 def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -> None:

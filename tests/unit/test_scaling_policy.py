@@ -7,6 +7,7 @@ import pytest
 
 from faasbox.deployment import InvalidRequest
 from faasbox.scaling.policy import (
+    DEFAULT_ASLEEP,
     DEFAULT_IDLE,
     Alert,
     Policy,
@@ -39,6 +40,14 @@ def test_labels_are_read() -> None:
     assert policy.step == 4  # ceil(7 * 50 / 100)
 
 
+def test_idle_tiers_are_read() -> None:
+    assert policy_from_labels({}).pause and policy_from_labels({}).asleep == DEFAULT_ASLEEP
+    policy = policy_from_labels(
+        {"com.faasbox.scale.pause": " False", "com.faasbox.scale.zero-duration": "1h30m"}
+    )
+    assert not policy.pause and policy.asleep == 5400.0
+
+
 @pytest.mark.parametrize(
     ("labels", "words"),
     [
@@ -49,6 +58,8 @@ def test_labels_are_read() -> None:
         ({"com.openfaas.scale.target": "0"}, "above 0"),
         ({"com.openfaas.scale.target": "lots"}, "above 0"),
         ({"com.openfaas.scale.zero-duration": "soon"}, "zero-duration"),
+        ({"com.faasbox.scale.zero-duration": "later"}, "com.faasbox.scale.zero-duration"),
+        ({"com.faasbox.scale.pause": "yes"}, "true or false"),
     ],
 )
 def test_bad_labels_are_refused(labels: dict[str, str], words: str) -> None:

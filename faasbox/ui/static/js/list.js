@@ -7,9 +7,10 @@ import { count, every, h, plural, time } from "./dom.js";
 const REFRESH_MS = 3000;
 const SORT_KEY = "faasbox.list.sort";
 
-/** [css class, words] for a function's replicas: scaled to zero, ready or starting. */
+/** [css class, words] for a function's replicas: scaled to zero, paused, ready or starting. */
 export function readiness(fn) {
   if (fn.replicas === 0) return ["idle", "scaled to zero"];
+  if (fn.faasbox?.tier === "paused") return ["idle", "paused"];
   if (fn.availableReplicas >= fn.replicas) return ["ready", "ready"];
   return ["pending", "starting"];
 }
