@@ -109,7 +109,8 @@ def run_backend(
         assert server.process is not None
         pid = server.process.pid
         sink = deploy_sink(server, sink_image)
-        fast, _ = deploy(server, image, "fork")
+        fast = unique("fb12-fast")
+        deploy(server, image, "fork", fast)
         lines = []
         for concurrency in ACCEPT_CONCURRENCY:
             url = f"{server.url}/async-function/{sink}?sleep=60"

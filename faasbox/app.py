@@ -1,8 +1,10 @@
 """The ASGI app and the lifespan that starts and stops every component.
 
-Invocations go straight to their handler, without Starlette routing or middleware:
-`/function/` to the gateway (the hot path), `/async-function/` to the async queue's
-entry. Everything else goes through Starlette, behind basic auth where OpenFaaS puts it.
+Invocations (`/function/`) never reach it: faasbox's server protocol
+(`gateway/server.py`) hands them to the gateway straight from the parser, which is
+the hot path. `/async-function/` goes to the async queue's entry without Starlette
+routing or middleware. Everything else goes through Starlette, behind basic auth where
+OpenFaaS puts it; the metrics port serves `/metrics` and `/healthz` only.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ from faasbox.ui import STATIC_DIR
 
 log = logging.getLogger("faasbox")
 
-_FUNCTION_PREFIX = "/function/"
 _GUARDED = ("/system", "/ui")
 
 
@@ -63,6 +64,11 @@ async def healthz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def async_function(request: Request) -> Response:
+    """`/async-function/` is the async queue's (not built yet): say so plainly."""
+    return error(501, "async invocations are not implemented yet; use /function/")
 
 
 async def root(request: Request) -> Response:
@@ -100,6 +106,7 @@ ROUTES = [
     Route("/system/async/{name}/{call_id}/replay", async_calls.replay, methods=["POST"]),
     Route("/system/async/{name}/{call_id}", async_calls.drop, methods=["DELETE"]),
     Route("/system/store", store.get_store, methods=["GET"]),
+    Route("/async-function/{rest:path}", async_function, methods=["POST"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]
 
@@ -143,26 +150,11 @@ class Faasbox:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(_FUNCTION_PREFIX) and self.gateway is not None:
-                await self.gateway(scope, receive, send)
-                return
-            if path.startswith(ASYNC_PREFIX) and self.async_entry is not None:
-                # Cancelling is an admin action: a caller-chosen call id may be guessable.
-                if self.async_cancel is not None and AsyncEntry.is_cancel(scope):
-                    await self.async_cancel(scope, receive, send)
-                else:
-                    await self.async_entry(scope, receive, send)
-                return
             server = scope.get("server")
             if (
                 server
                 and server[1] == self.settings.metrics_port
-                and path
-                not in (
-                    "/metrics",
-                    "/healthz",
-                )
+                and scope["path"] not in ("/metrics", "/healthz")
             ):
                 await error(404, "the metrics port serves /metrics and /healthz")(
                     scope, receive, send

@@ -85,6 +85,12 @@ class Settings:
     async_dead_age: float = 7 * 24 * 3600.0
     async_callback_attempts: int = 5
     async_callback_timeout: float = 10.0
+    max_calls_per_replica: int = 128
+    max_queued_calls: int = 1024
+    upstream_idle_timeout: float = 15.0
+    max_header_size: int = 32 * 1024
+    max_headers: int = 100
+    header_timeout: float = 10.0
     # Set in the appliance image: leave root for this uid when the socket allows it.
     run_as: int | None = None
     # The function store catalogue: a file path or an http(s) URL; "" means the shipped one.
@@ -128,6 +134,12 @@ _ENV: dict[str, tuple[str, str | None, type | object]] = {
     "async_dead_age": ("FAASBOX_ASYNC_DEAD_AGE", None, parse_duration),
     "async_callback_attempts": ("FAASBOX_ASYNC_CALLBACK_ATTEMPTS", None, int),
     "async_callback_timeout": ("FAASBOX_ASYNC_CALLBACK_TIMEOUT", None, parse_duration),
+    "max_calls_per_replica": ("FAASBOX_MAX_CALLS_PER_REPLICA", None, int),
+    "max_queued_calls": ("FAASBOX_MAX_QUEUED_CALLS", None, int),
+    "upstream_idle_timeout": ("FAASBOX_UPSTREAM_IDLE_TIMEOUT", None, parse_duration),
+    "max_header_size": ("FAASBOX_MAX_HEADER_SIZE", None, parse_size),
+    "max_headers": ("FAASBOX_MAX_HEADERS", None, int),
+    "header_timeout": ("FAASBOX_HEADER_TIMEOUT", None, parse_duration),
     "run_as": ("FAASBOX_RUN_AS", None, int),
     "store": ("FAASBOX_STORE", None, str),
 }

@@ -25,6 +25,14 @@ from faasbox.engine.spec import replicas_of, status_fields
 log = logging.getLogger("faasbox.functions")
 
 _TRANSITIONAL = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+# A running task that appeared while the view was up is probed this often, this many
+# times, before it gets calls: Swarm's "running" (or "healthy") is not "answers HTTP".
+# One that still refuses connections after _REFUSED_FOR probes gets calls anyway: a
+# refused connect costs a call nothing (it goes to another replica, or is a clear 502).
+_PROBE_EVERY = 0.1
+_PROBES = 300
+_REFUSED_FOR = 10
+_FUNCTION_PORT = 8080
 _RESYNC_EVERY = 15.0
 _SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 
@@ -97,7 +105,9 @@ class FunctionsView:
         self._listeners: list[Listener] = []
         self._settling: dict[str, asyncio.Task[None]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._promoted: set[str] = set()  # task ids proven healthy before Swarm says so
+        # Task ids proven to answer /_/health (or running when the view was first read).
+        self._promoted: set[str] = set()
+        self._probes: dict[str, asyncio.Task[None]] = {}
         self._held: set[str] = set()  # task ids out of rotation while being paused
         # Docker announces a thaw (and lists the container as running) a moment after it
         # is done, so a read begun before a thaw of ours is not believed about that task.
@@ -132,9 +142,10 @@ class FunctionsView:
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._settling.values()]:
+        tasks = [*self._tasks, *self._settling.values(), *self._probes.values()]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._settling.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -211,12 +222,16 @@ class FunctionsView:
             thawed_since = self._thawed.get(task["ID"], 0) > thaws_before
             if not thawed_since:
                 self._thawed.pop(task["ID"], None)  # this read is newer than the thaw
+            if state == "running" and not self.engine_up:
+                self._promoted.add(task["ID"])  # serving already: no one waits on a probe
             if task["ID"] in self._held or (container_id in frozen and not thawed_since):
                 paused.append(replica)
-            elif state == "running" or task["ID"] in self._promoted:
+            elif task["ID"] in self._promoted:
                 endpoints.append(replica)
             else:
                 starting.append(replica)
+                if state == "running":
+                    self._probe_later(name, replica)
         if sum(1 for e in (*endpoints, *paused) if e.up_to_date) != replicas_of(service):
             unsettled = True
         labels = dict(service["Spec"].get("Labels") or {})
@@ -248,6 +263,29 @@ class FunctionsView:
         )
         self._set(name, function)
         return function
+
+    def _probe_later(self, name: str, replica: Replica) -> None:
+        if replica.task_id not in self._probes:
+            self._probes[replica.task_id] = asyncio.create_task(self._probe(name, replica))
+
+    async def _probe(self, name: str, replica: Replica) -> None:
+        """Promote a new running replica once its server answers, so no call meets a
+        replica that is still starting (a watchdog's 503, a server not yet listening)."""
+        from faasbox.scaling.waker import healthy  # the waker reads this view: no cycle
+
+        try:
+            for attempt in range(_PROBES):
+                if await healthy(replica) or (
+                    attempt >= _REFUSED_FOR and await _refuses(replica.address)
+                ):
+                    self.promote(name, replica)
+                    return
+                await asyncio.sleep(_PROBE_EVERY)
+                function = self._functions.get(name)
+                if function is None or replica not in function.starting:
+                    return
+        finally:
+            self._probes.pop(replica.task_id, None)
 
     def hold(self, name: str) -> tuple[Replica, ...]:
         """Take every ready replica out of rotation before it is paused, so no request is
@@ -366,3 +404,16 @@ class FunctionsView:
                 await self.sync_all()
             except (EngineUnavailable, ApiError) as exc:
                 log.warning("[functions] resync failed: %s", exc)
+
+
+async def _refuses(address: str) -> bool:
+    """True when nothing listens on the function port (as opposed to a slow or busy one)."""
+    try:
+        async with asyncio.timeout(0.5):
+            _, writer = await asyncio.open_connection(address, _FUNCTION_PORT)
+    except ConnectionRefusedError:
+        return True
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return False

@@ -28,6 +28,7 @@ from faasbox.engine.swarm import (
     mounted_container_id,
     own_container,
 )
+from faasbox.gateway.server import server_protocol
 
 log = logging.getLogger("faasbox")
 
@@ -160,7 +161,8 @@ async def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             app,
             loop="none",
-            http="httptools",
+            # uvicorn's httptools protocol with the invoke path and head limits built in.
+            http=server_protocol(settings, lambda: app.gateway),
             lifespan="on",
             access_log=False,
             log_level=settings.log_level,

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from faasbox.config import ConfigError, parse_duration
 from faasbox.deployment import (
     NO_NEW_PRIVILEGES,
     Deployment,
@@ -78,6 +79,9 @@ def service_spec(
         "Secrets": secret_refs,
         "ReadOnly": deployment.read_only_root_filesystem,
     }
+    grace = stop_grace_period(deployment.env_vars)
+    if grace is not None:
+        container["StopGracePeriod"] = grace
     if deployment.read_only_root_filesystem:
         # The watchdog's lock file lives in /tmp.
         container["Mounts"] = [{"Type": "tmpfs", "Target": "/tmp"}]
@@ -101,6 +105,32 @@ def service_spec(
         "RollbackConfig": {"Parallelism": 1, "FailureAction": "pause"},
         "EndpointSpec": {"Mode": "dnsrr"},
     }
+
+
+_GRACE_MARGIN = 5.0
+_TIMEOUTS = ("write_timeout", "exec_timeout", "healthcheck_interval")
+
+
+def stop_grace_period(env: dict[str, str]) -> int | None:
+    """Nanoseconds Swarm waits after SIGTERM before it kills a replica, or None to keep
+    Swarm's 10 s when the function declares no timeout. 10 s cuts off longer calls still
+    running: a watchdog keeps serving for healthcheck_interval (default: write_timeout)
+    after SIGTERM, so the gateway sees it leave, then gives running calls up to
+    write_timeout (exec_timeout when longer); the grace period covers both, plus a margin.
+    Undeclared, the watchdogs' defaults differ (5 s to 30 s), and an image that ignores
+    SIGTERM would make every removal wait the longest of them."""
+
+    def seconds(name: str) -> float:
+        try:
+            return parse_duration(env[name]) if env.get(name) else 0.0
+        except ConfigError:
+            return 0.0  # the watchdog refuses to start with it; nothing runs to wait for
+
+    write, running, drain = (seconds(name) for name in _TIMEOUTS)
+    if not (write or running or drain):
+        return None
+    total = (drain or write) + max(write, running) + _GRACE_MARGIN
+    return int(total * 1e9)
 
 
 def _lock_down(deployment: Deployment, container: dict[str, Any], limits: dict[str, int]) -> None:

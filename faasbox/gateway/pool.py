@@ -3,8 +3,10 @@
 A new TCP connection costs more than the rest of a proxied request, so connections
 are reused, but only when their last answer was read to the end (a half-read one
 would hand the next request the previous body). Idle connections are capped per
-replica, expire after a while (replicas may drop them first), and are closed at once
-when their replica leaves the functions view.
+replica and are closed at once when their replica leaves the functions view. They
+expire well before a watchdog drops them (30 s idle, or the function's read_timeout):
+a request written to a connection the replica is closing at that moment is lost,
+and a POST cannot be written again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from faasbox.gateway.upstream import Upstream
 
 FUNCTION_PORT = 8080
 CONNECT_TIMEOUT = 2.0
-IDLE_TIMEOUT = 30.0
+IDLE_TIMEOUT = 15.0
 MAX_IDLE_PER_REPLICA = 128
 
 
@@ -33,8 +35,8 @@ class Pool:
         port: int = FUNCTION_PORT,
     ) -> None:
         self._idle: dict[str, list[Upstream]] = {}
-        self._connect_timeout = connect_timeout
-        self._idle_timeout = idle_timeout
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
         self._max_idle = max_idle
         self._port = port
         self._pruner: asyncio.Task[None] | None = None
@@ -54,22 +56,25 @@ class Pool:
     def size(self) -> int:
         return sum(len(stack) for stack in self._idle.values())
 
-    def idle(self, address: str) -> Upstream | None:
-        """A live idle connection to `address`, if one is kept."""
+    def idle(self, address: str, fresh_after: float) -> Upstream | None:
+        """A live idle connection to `address` last used after `fresh_after` (monotonic
+        seconds), if one is kept; older ones are closed on the way."""
         stack = self._idle.get(address)
         while stack:
             conn = stack.pop()
-            if not conn.closed:
-                return conn
+            if conn.closed:
+                continue
+            if conn.idle_since < fresh_after:
+                conn.close()
+                continue
+            return conn
         return None
 
     async def connect(self, address: str) -> Upstream:
         """A new connection; OSError or TimeoutError when the replica cannot be reached."""
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(self._connect_timeout):
-            _, conn = await loop.create_connection(
-                lambda: Upstream(address, loop), address, self._port
-            )
+        async with asyncio.timeout(self.connect_timeout):
+            _, conn = await loop.create_connection(lambda: Upstream(address), address, self._port)
         return conn
 
     def release(self, conn: Upstream, *, keep: bool) -> None:
@@ -93,8 +98,8 @@ class Pool:
 
     async def _prune_forever(self) -> None:
         while True:
-            await asyncio.sleep(self._idle_timeout / 2)
-            self.prune(time.monotonic() - self._idle_timeout)
+            await asyncio.sleep(self.idle_timeout / 2)
+            self.prune(time.monotonic() - self.idle_timeout)
 
     def prune(self, before: float) -> None:
         """Close connections idle since before `before` (monotonic seconds)."""

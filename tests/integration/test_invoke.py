@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support import images
-from tests.support.engine import docker, unique
+from tests.support.engine import REPO, docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -166,12 +166,18 @@ def test_headers_both_ways(faasbox: Server, echo: str) -> None:
 
 
 def test_caller_call_id_and_forwarded_headers_are_kept(faasbox: Server, echo: str) -> None:
-    sent = {"X-Call-Id": "abc-123", "X-Forwarded-For": "10.1.2.3", "X-Forwarded-Host": "h.example"}
+    sent = {
+        "X-Call-Id": "abc-123",
+        "X-Forwarded-For": "10.1.2.3",
+        "X-Forwarded-Host": "h.example",
+        "Proxy": "http://attacker.example:3128",  # httpoxy: never reaches the function
+    }
     with invoke(faasbox) as client:
         response = client.get(f"/function/{echo}/", headers=sent)
     seen = {k.lower(): v for k, v in response.json()["headers"]}
     assert seen["x-call-id"] == "abc-123"
-    assert seen["x-forwarded-for"] == "10.1.2.3"
+    assert re.fullmatch(r"10\.1\.2\.3, 127\.0\.0\.1:\d+", seen["x-forwarded-for"])
+    assert "proxy" not in seen
     assert seen["x-forwarded-host"] == "h.example"
     assert "x-call-id" not in response.headers  # only a call id the gateway made is returned
 
@@ -320,7 +326,11 @@ def strict(
     scale from zero off (with it on, a function at zero is woken instead of refused)."""
     with Server(
         state_dir=tmp_path_factory.mktemp("strict"),
-        env={"upstream_timeout": "1", "FAASBOX_MAX_BODY_SIZE": "1m", "scale_from_zero": "false"},
+        env={
+            "upstream_timeout": "1",
+            "FAASBOX_MAX_BODY_SIZE": "1m",
+            "scale_from_zero": "false",
+        },
     ) as server:
         name = deploy(server, echo_image)
         yield server, name
@@ -500,3 +510,154 @@ def test_metrics_count_exactly_the_calls_made(
     with faasbox.client() as api:
         listed = {f["name"]: f for f in api.get("/system/functions").json()}
     assert listed[name]["invocationCount"] == 12
+
+
+# --- a call is written once, counted at once, and cancelled with its caller -----------
+
+
+def test_a_post_the_replica_dropped_is_not_written_again(
+    faasbox: Server, function: Callable[..., str]
+) -> None:
+    name = function()
+    with invoke(faasbox) as client:
+        assert client.get(f"/function/{name}/warm").status_code == 200  # a kept connection
+        post = client.post(f"/function/{name}/drop", content=b"charge the card once")
+        assert client.get(f"/function/{name}/warm").status_code == 200
+        get = client.get(f"/function/{name}/drop")
+        counts = client.get(f"/function/{name}/count").json()
+    assert post.status_code == 502 and get.status_code == 502
+    # The GET may be repeated (idempotent, nothing came back), once, on a new connection.
+    assert counts == {"POST": 1, "GET": 2}
+
+
+def test_a_call_is_outstanding_from_the_moment_it_is_written(
+    faasbox: Server, function: Callable[..., str]
+) -> None:
+    name = function(replicas=2)
+    with invoke(faasbox) as client:
+        for _ in range(6):  # both replicas get kept connections
+            client.get(f"/function/{name}/warm")
+        slow: list[str] = []
+        sleeper = threading.Thread(
+            target=lambda: slow.append(client.get(f"/function/{name}/sleep?s=2").text)
+        )
+        sleeper.start()
+        time.sleep(0.5)
+        with invoke(faasbox) as other:
+            hosts = {other.get(f"/function/{name}/").json()["hostname"] for _ in range(6)}
+        sleeper.join()
+    assert len(hosts) == 1 and slow[0] not in hosts, (slow, hosts)
+
+
+def test_max_inflight_caps_calls_per_replica_and_the_rest_wait(
+    faasbox: Server, function: Callable[..., str]
+) -> None:
+    name = function(envVars={"max_inflight": "1"})
+    with invoke(faasbox) as client:
+        client.get(f"/function/{name}/peak")
+        codes = _parallel(faasbox, f"/function/{name}/sleep?s=0.3", 4)
+        peak = client.get(f"/function/{name}/peak").json()["peak"]
+    assert codes == [200] * 4
+    assert peak == 1
+
+
+def test_the_wait_queue_is_bounded(make_server: Callable[..., Server], echo_image: str) -> None:
+    server = make_server(env={"FAASBOX_MAX_QUEUED_CALLS": "2"})
+    server.start()
+    name = deploy(server, echo_image, envVars={"max_inflight": "1"})
+    try:
+        codes = _parallel(server, f"/function/{name}/sleep?s=1", 6)
+    finally:
+        remove(server, name)
+    assert sorted(codes) == [200, 200, 200, 429, 429, 429]  # one running, two waiting
+
+
+def _parallel(server: Server, path: str, n: int) -> list[int]:
+    codes: list[int] = []
+
+    def call() -> None:
+        with invoke(server) as client:
+            codes.append(client.get(path).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+NAP = """ARG BASE
+FROM ${BASE}
+COPY fwatchdog.py /usr/local/bin/fwatchdog.py
+COPY nap /home/app/nap
+HEALTHCHECK --interval=1s CMD ["python3", "/usr/local/bin/fwatchdog.py", "-run-healthcheck"]
+CMD ["python3", "/usr/local/bin/fwatchdog.py"]
+"""
+
+
+@pytest.fixture(scope="module")
+def nap_image(engine_ready: None) -> str:
+    """The real watchdog in fork mode; each call runs `sleep <query s>`."""
+    return images.built_image(
+        "invoke-nap",
+        {
+            "Dockerfile": NAP,
+            "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+            "nap": 'sleep "${Http_Query#s=}"\necho done\n',
+        },
+    )
+
+
+def test_caller_hanging_up_ends_a_fork_call_on_a_kept_connection(
+    faasbox: Server, function: Callable[..., str], nap_image: str
+) -> None:
+    name = deploy(faasbox, nap_image, envProcess="sh /home/app/nap")
+    try:
+        with invoke(faasbox) as client:
+            assert client.get(f"/function/{name}/?s=0").text == "done\n"  # a kept connection
+        (container,) = docker(
+            "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={name}"
+        ).split()
+        with socket.create_connection(("127.0.0.1", faasbox.port)) as sock:
+            sock.sendall(f"GET /function/{name}/?s=30 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            _until(lambda: "sleep 30" in docker("top", container), 10, "the child never started")
+        _until(
+            lambda: "sleep 30" not in docker("top", container), 1, "the child outlived its caller"
+        )
+    finally:
+        remove(faasbox, name)
+
+
+def _until(check: Callable[[], bool], seconds: float, failure: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+# --- odd answers and odd paths ------------------------------------------------------
+
+
+def test_an_unasked_101_is_a_502(faasbox: Server, echo: str) -> None:
+    with invoke(faasbox) as client:
+        response = client.get(f"/function/{echo}/switch")
+        after = client.get(f"/function/{echo}/after")
+    assert response.status_code == 502
+    assert "101" in response.text
+    assert after.status_code == 200
+
+
+def test_the_metrics_port_serves_no_functions(faasbox: Server, echo: str) -> None:
+    response = httpx.get(f"http://127.0.0.1:{faasbox.metrics_port}/function/{echo}/")
+    assert response.status_code == 404
+    assert "metrics port" in response.json()["message"]
+
+
+def test_an_encoded_slash_is_not_a_function_call(faasbox: Server, echo: str) -> None:
+    with invoke(faasbox) as client:
+        encoded = client.get(f"/function%2F{echo}")
+        posted = client.post(f"/function%2F{echo}", content=b"x")
+    for response in (encoded, posted):
+        assert response.status_code in (404, 405)
+        assert "message" in response.json()

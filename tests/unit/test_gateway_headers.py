@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faasbox.gateway.headers import RequestHead, request_head, response_headers
+from faasbox.gateway.headers import RequestHead, request_head, response_head
 
 START = b"GET / HTTP/1.1\r\nhost: fn:8080\r\n"
 
@@ -10,7 +10,7 @@ START = b"GET / HTTP/1.1\r\nhost: fn:8080\r\n"
 def _lines(
     headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None = ("10.0.0.1", 5)
 ) -> tuple[RequestHead, list[bytes]]:
-    head = request_head(START, headers, client, b"new-id", b"123")
+    head = request_head(START, headers, client, lambda: b"new-id", b"123")
     return head, [line.rstrip(b"\r\n") for line in head.lines[1:]]
 
 
@@ -24,6 +24,7 @@ def test_hop_by_hop_and_framing_are_not_forwarded() -> None:
             (b"te", b"trailers"),
             (b"transfer-encoding", b"chunked"),
             (b"proxy-authorization", b"Basic x"),
+            (b"proxy", b"http://evil.example:3128"),
             (b"expect", b"100-continue"),
             (b"content-length", b"12"),
             (b"x-kept", b"yes"),
@@ -40,21 +41,30 @@ def test_hop_by_hop_and_framing_are_not_forwarded() -> None:
     assert head.minted
 
 
-def test_caller_values_win() -> None:
+def test_caller_values_win_and_forwarded_for_is_appended_to() -> None:
     head, lines = _lines(
         [
             (b"x-call-id", b"theirs"),
             (b"x-forwarded-for", b"1.2.3.4"),
             (b"x-forwarded-host", b"example.org"),
+            (b"x-forwarded-for", b"5.6.7.8"),
         ]
     )
     assert lines == [
         b"x-call-id: theirs",
-        b"x-forwarded-for: 1.2.3.4",
         b"x-forwarded-host: example.org",
         b"x-start-time: 123",
+        b"x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.1:5",
     ]
     assert head.call_id == b"theirs" and not head.minted
+
+
+def test_call_id_is_made_only_when_the_caller_sent_none() -> None:
+    def mint() -> bytes:
+        raise AssertionError("a call id was made although the caller sent one")
+
+    head = request_head(START, [(b"x-call-id", b"theirs")], None, mint, b"1")
+    assert head.call_id == b"theirs"
 
 
 def test_no_client_address_no_forwarded_for() -> None:
@@ -64,7 +74,7 @@ def test_no_client_address_no_forwarded_for() -> None:
 
 def test_response_keeps_repeats_drops_hop_by_hop_and_adds_ids() -> None:
     head, _ = _lines([])
-    out = response_headers(
+    lines, has_length = response_head(
         [
             (b"Content-Type", b"text/plain"),
             (b"Set-Cookie", b"a=1"),
@@ -77,18 +87,19 @@ def test_response_keeps_repeats_drops_hop_by_hop_and_adds_ids() -> None:
         head,
         b"123",
     )
-    assert out == [
-        (b"content-type", b"text/plain"),
-        (b"set-cookie", b"a=1"),
-        (b"set-cookie", b"b=2"),
-        (b"x-call-id", b"new-id"),
-        (b"x-start-time", b"123"),
-    ]
+    assert lines == (
+        b"content-type: text/plain\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n"
+        b"x-call-id: new-id\r\nx-start-time: 123\r\n"
+    )
+    assert not has_length
 
 
 def test_response_call_id_only_when_the_gateway_made_it() -> None:
     head, _ = _lines([(b"x-call-id", b"theirs")])
-    assert response_headers([], head, b"9") == [(b"x-start-time", b"9")]
+    assert response_head([(b"Content-Length", b"2")], head, b"9") == (
+        b"content-length: 2\r\nx-start-time: 9\r\n",
+        True,
+    )
     mine, _ = _lines([])
-    echoed = response_headers([(b"X-Call-Id", b"new-id"), (b"X-Start-Time", b"9")], mine, b"9")
-    assert echoed == [(b"x-call-id", b"new-id"), (b"x-start-time", b"9")]
+    echoed, _ = response_head([(b"X-Call-Id", b"new-id"), (b"X-Start-Time", b"9")], mine, b"9")
+    assert echoed == b"x-call-id: new-id\r\nx-start-time: 9\r\n"

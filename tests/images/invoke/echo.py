@@ -7,21 +7,38 @@ GET/POST/... /anything          JSON: method, path (with query), headers, body s
 /redirect                       302 to /elsewhere
 /status?code=N                  that status
 /close                          an answer without length, ended by closing the connection
-/sleep?s=S                      sleeps, then 200
+/sleep?s=S                      sleeps, then 200 with the hostname
+/peak                           the most /sleep calls that ran at once since the last /peak
+/drop                           reads the request, then closes the connection unanswered
+/switch                         a 101 nobody asked for
+/count                          how often each method ran /drop
+/record?s=S                     prints "executed <X-Call-Id>" to stdout, sleeps, then 200
 
 Env `LISTEN_PORT` moves it off 8080 (a replica that refuses the gateway's connections).
+With `WARMUP=S` it answers every request, /_/health included, with 503 for its first S
+seconds (a server that listens before it is ready). On SIGTERM it drains as the watchdog
+does: it keeps serving for `DRAIN` seconds (default 1), then stops accepting and exits
+once the requests it is running are answered.
 """
 
 import hashlib
 import json
 import os
 import random
+import signal
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 BLOCK = 1 << 16
+LOCK = threading.Lock()
+DROPPED: Counter[str] = Counter()
+SLEEPING = [0, 0]  # now, most at once
+RUNNING = [0]  # requests being answered
+READY_AT = time.monotonic() + float(os.environ.get("WARMUP", "0"))
 
 
 def pattern(n: int) -> bytes:
@@ -70,7 +87,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self) -> None:
+        with LOCK:
+            RUNNING[0] += 1
+        try:
+            self.answer_any()
+        finally:
+            with LOCK:
+                RUNNING[0] -= 1
+
+    def answer_any(self) -> None:
         url = urlsplit(self.path)
+        if time.monotonic() < READY_AT:
+            self.answer(503, b"warming up\n", "text/plain")
+            return
         query = parse_qs(url.query)
         if url.path == "/_/health":
             self.answer(200, b"OK", "text/plain")
@@ -118,8 +147,40 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"until the end\n" * 1000)
         elif url.path == "/sleep":
+            with LOCK:
+                SLEEPING[0] += 1
+                SLEEPING[1] = max(SLEEPING)
             time.sleep(float(query["s"][0]))
-            self.answer(200, b"slept\n", "text/plain")
+            with LOCK:
+                SLEEPING[0] -= 1
+            self.answer(200, os.uname().nodename.encode(), "text/plain")
+        elif url.path == "/peak":
+            with LOCK:
+                peak, SLEEPING[1] = SLEEPING[1], SLEEPING[0]
+            self.answer(200, json.dumps({"peak": peak}).encode(), "application/json")
+        elif url.path == "/drop":
+            for _ in self.body_chunks():
+                pass
+            with LOCK:
+                DROPPED[self.command] += 1
+            self.close_connection = True
+        elif url.path == "/switch":
+            self.send_response(101)
+            self.send_header("Upgrade", "nothing")
+            self.send_header("Connection", "Upgrade")
+            self.end_headers()
+            self.close_connection = True
+        elif url.path == "/count":
+            with LOCK:
+                counts = dict(DROPPED)
+            self.answer(200, json.dumps(counts).encode(), "application/json")
+        elif url.path == "/record":
+            for _ in self.body_chunks():
+                pass
+            with LOCK:  # one whole line per call, whatever the other threads print
+                print(f"executed {self.headers.get('X-Call-Id', '')}", flush=True)
+            time.sleep(float(query["s"][0]))
+            self.answer(200, os.uname().nodename.encode(), "text/plain")
         else:
             digest, size = hashlib.sha256(), 0
             for data in self.body_chunks():
@@ -146,7 +207,18 @@ class Handler(BaseHTTPRequestHandler):
         return
 
 
+def drain(signum: int, frame: object) -> None:
+    def later() -> None:
+        time.sleep(float(os.environ.get("DRAIN", "1")))
+        server.shutdown()
+
+    threading.Thread(target=later).start()
+
+
 ThreadingHTTPServer.daemon_threads = True
 server = ThreadingHTTPServer(("", int(os.environ.get("LISTEN_PORT", "8080"))), Handler)
+signal.signal(signal.SIGTERM, drain)
 open("/tmp/.lock", "w").close()  # healthy, whatever port was asked for (tests need a deaf one)
 server.serve_forever()
+while RUNNING[0]:  # idle kept connections just end with the process
+    time.sleep(0.05)
