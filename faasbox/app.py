@@ -66,11 +66,6 @@ async def metrics(request: Request) -> Response:
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 
-async def async_function(request: Request) -> Response:
-    """`/async-function/` is the async queue's (not built yet): say so plainly."""
-    return error(501, "async invocations are not implemented yet; use /function/")
-
-
 async def root(request: Request) -> Response:
     return RedirectResponse("/ui/", status_code=301)
 
@@ -106,7 +101,6 @@ ROUTES = [
     Route("/system/async/{name}/{call_id}/replay", async_calls.replay, methods=["POST"]),
     Route("/system/async/{name}/{call_id}", async_calls.drop, methods=["DELETE"]),
     Route("/system/store", store.get_store, methods=["GET"]),
-    Route("/async-function/{rest:path}", async_function, methods=["POST"]),
     Mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui"),
 ]
 
@@ -150,6 +144,13 @@ class Faasbox:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if scope["path"].startswith(ASYNC_PREFIX) and self.async_entry is not None:
+                # Cancelling is an admin action: a caller-chosen call id may be guessable.
+                if self.async_cancel is not None and AsyncEntry.is_cancel(scope):
+                    await self.async_cancel(scope, receive, send)
+                else:
+                    await self.async_entry(scope, receive, send)
+                return
             server = scope.get("server")
             if (
                 server
