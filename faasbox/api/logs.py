@@ -36,6 +36,9 @@ async def get_logs(request: Request) -> Response:
         lines = int(query.get("tail", "0") or 0)
     except ValueError:
         raise InvalidRequest("tail must be a whole number") from None
+    if lines > logs.BACKLOG_MAX:
+        # Refused rather than quietly cut: one answer holds the newest BACKLOG_MAX lines.
+        raise InvalidRequest(f"tail must be at most {logs.BACKLOG_MAX}")
     since = None
     if query.get("since"):
         try:

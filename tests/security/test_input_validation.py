@@ -73,11 +73,6 @@ def test_scale_api_and_labels_share_one_cap(box: Server) -> None:
         refused(api.post("/system/scale-function/x", json={"replicas": 2**64}), "")
 
 
-@pytest.mark.xfail(
-    reason="tail is parsed in api/logs.py, which the portal engineer owns (issue 14 item 5/6); "
-    "passes once that bound is merged",
-    strict=False,
-)
 def test_a_huge_tail_is_400_not_an_aborted_stream(box: Server, probe: str) -> None:
     name = unique("fb14-tail")
     with box.client() as api:
