@@ -113,19 +113,21 @@ def recorder(faasbox: Server) -> Iterator[str]:
         yield name
 
 
+def _spec(name: str, env: dict[str, str]) -> dict[str, object]:
+    """What deploy and the rolling update both send: only the env differs."""
+    return {
+        "service": name,
+        "image": images.echo_image(),
+        "labels": {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"},
+        "envVars": env,
+    }
+
+
 @contextmanager
 def _function(server: Server, replicas: int, env: dict[str, str]) -> Iterator[str]:
     name = unique("fb11-chg")
     with server.client() as api:
-        response = api.post(
-            "/system/functions",
-            json={
-                "service": name,
-                "image": images.echo_image(),
-                "labels": {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"},
-                "envVars": env,
-            },
-        )
+        response = api.post("/system/functions", json=_spec(name, env))
         assert response.status_code == 202, response.text
         assert api.post(f"/system/scale-function/{name}", json={"replicas": replicas}).is_success
     try:
@@ -178,15 +180,7 @@ def test_rolling_update_under_load_fails_no_call(faasbox: Server, recorder: str)
     with Load(faasbox, recorder) as load:
         time.sleep(1.5)
         with faasbox.client() as api:
-            response = api.put(
-                "/system/functions",
-                json={
-                    "service": recorder,
-                    "image": images.echo_image(),
-                    "labels": {"com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"},
-                    "envVars": {**ENV, "VERSION": "2"},
-                },
-            )
+            response = api.put("/system/functions", json=_spec(recorder, {**ENV, "VERSION": "2"}))
             assert response.is_success, response.text
         deadline = time.monotonic() + 90
         while not _updated(recorder):
