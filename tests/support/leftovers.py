@@ -85,7 +85,7 @@ def sweep(token: str, settle: float = 30.0) -> list[str]:
             break
         time.sleep(0.5)
     kill(processes)
-    for kind, name in sorted(objects, key=lambda item: list(KINDS).index(item[0])):
+    for kind, name in objects:  # listed in KINDS order: services go before their networks
         subprocess.run([DOCKER, *REMOVE[kind], name], capture_output=True, check=False)
     return [f"process {pid}: {cmd}" for pid, cmd in processes.items()] + [
         f"{kind} {name}" for kind, name in objects
