@@ -31,7 +31,7 @@ from load import LoadResult, run_wrk
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.engine import remove_image, unique  # noqa: E402
+from tests.support.engine import unique  # noqa: E402
 from tests.support.images import built_image  # noqa: E402
 from tests.support.nats_server import NatsServer  # noqa: E402
 from tests.support.server import Server  # noqa: E402
@@ -154,12 +154,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         image = build(workdir)
-        try:
-            lines = []
-            for backend in ("sqlite", "nats"):
-                lines += run_backend(backend, image, sink_image, workdir, args.duration)
-        finally:
-            remove_image(image)
+        lines = []
+        for backend in ("sqlite", "nats"):
+            lines += run_backend(backend, image, sink_image, workdir, args.duration)
     print("\n".join(lines))
     return 0 if all("MISSED" not in line for line in lines) else 1
 

@@ -36,15 +36,8 @@ from watchdog import HTTP_HANDLER, REPLY_SOURCE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.engine import (  # noqa: E402
-    PYTHON_BASE,
-    build_image,
-    docker,
-    ensure_base,
-    image_exists,
-    remove_image,
-    unique,
-)
+from tests.support.engine import docker, unique  # noqa: E402
+from tests.support.images import built_image  # noqa: E402
 from tests.support.server import Server, free_port  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
@@ -76,9 +69,7 @@ def build(workdir: Path) -> str:
     (context / "handler.py").write_text(HTTP_HANDLER)
     shutil.copy(REPO / "watchdog" / "fwatchdog.py", context / "fwatchdog.py")
     (context / "Dockerfile").write_text(DOCKERFILE)
-    if not image_exists(PYTHON_BASE):  # the base script waits on a machine-wide lock
-        ensure_base()
-    return build_image(context, f"faasbox-bench/invoke:{unique('b')}", BASE=PYTHON_BASE)
+    return built_image("bench-invoke", context)
 
 
 def deploy(server: Server, image: str, mode: str, name: str) -> str:
@@ -298,7 +289,6 @@ def main() -> int:
                 for name in names:
                     api.request("DELETE", "/system/functions", json={"functionName": name})
             server.cleanup()
-            remove_image(image)
     return report(rows)
 
 

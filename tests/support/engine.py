@@ -53,20 +53,6 @@ def ensure_base(tag: str = PYTHON_BASE, *packages: str, platform: str = "") -> s
     return tag
 
 
-def build_image(context: Path, tag: str, **build_args: str) -> str:
-    args = ["build", "-q", "-t", tag]
-    for key, value in build_args.items():
-        args += ["--build-arg", f"{key}={value}"]
-    subprocess.run(
-        [DOCKER, *args, str(context)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        timeout=600,
-    )
-    return tag
-
-
 def remove_image(tag: str) -> None:
     docker("rmi", "-f", tag, check=False)
 
