@@ -80,7 +80,11 @@ class Upstream(asyncio.Protocol):
         return self.complete and self.keep_alive and not self.closed and self.framed
 
     def finish(self) -> None:
+        """End the exchange. A slow caller may have paused reading from the replica as
+        its last answer bytes went out; a connection kept paused would never see the
+        replica close it, and the next call on it would wait for an answer nobody reads."""
         self.sink = None
+        self.pause_reading(False)
 
     def close(self, reason: str = "") -> None:
         """Close without telling the sink (the call that closes it knows why)."""

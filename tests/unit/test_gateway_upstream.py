@@ -152,6 +152,18 @@ def test_write_pauses_reach_the_sink_and_reading_can_be_paused() -> None:
     assert transport.reading
 
 
+def test_a_connection_kept_after_a_slow_caller_is_read_again() -> None:
+    """The caller's buffer filled as the last answer bytes went out, so reading from the
+    replica was paused; the kept connection must not stay paused for the next call."""
+    pool = Pool(max_idle=1)
+    pool.admit("10.0.0.9")
+    conn, transport = _answered()
+    conn.pause_reading(True)
+    pool.release(conn, keep=True)
+    assert pool.idle("10.0.0.9", 0.0) is conn
+    assert transport.reading
+
+
 def _answered(address: str = "10.0.0.9") -> tuple[Upstream, FakeTransport]:
     conn, transport, _ = _connection()
     conn.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
