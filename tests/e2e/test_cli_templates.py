@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_cli_support import RUNTIME_BASE, Cli, ensure_runtime_base
-from tests.support.engine import PYTHON_BASE, docker, ensure_base, remove_image, unique
+from tests.support.engine import DOCKER, PYTHON_BASE, docker, ensure_base, remove_image, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -54,9 +55,12 @@ def test_new_build_deploy_invoke(lang: str, faasbox: Server, tmp_path: Path) -> 
         assert f"Image: {image} built." in built.stdout
         config = json.loads(docker("image", "inspect", image))[0]["Config"]
         assert config["User"] not in ("", "0", "root")
-        assert "/_/health" in " ".join(config["Healthcheck"]["Test"])
+        check = config["Healthcheck"]["Test"]
+        assert not any("python" in word for word in check), check  # no interpreter per check
         cli.run("deploy")
         cli.wait_ready(name)
+        assert _health(name, check) == 0  # the lock file is there, shell or not
+        assert _health(name, check, "TMPDIR=/nonexistent") == 1  # and it is what is checked
         answer = cli.invoke(name, "book")
         assert answer == f"{greeting}book"
         if lang in ("c", "go"):
@@ -73,6 +77,16 @@ def test_new_build_deploy_invoke(lang: str, faasbox: Server, tmp_path: Path) -> 
     finally:
         cli.run("remove", name, check=False)
         remove_image(image)
+
+
+def _health(service: str, check: list[str], *env: str) -> int:
+    """Exit code of the image's HEALTHCHECK run in the service's container, as Docker runs
+    it (CMD-SHELL through /bin/sh, CMD as is)."""
+    container = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}")
+    command = ["/bin/sh", "-c", check[1]] if check[0] == "CMD-SHELL" else check[1:]
+    env_flags = [arg for pair in env for arg in ("-e", pair)]
+    done = subprocess.run([DOCKER, "exec", *env_flags, container, *command], check=False)
+    return done.returncode
 
 
 def test_failed_build_names_the_step(faasbox: Server, tmp_path: Path) -> None:
