@@ -230,8 +230,7 @@ class FunctionsView:
                 endpoints.append(replica)
             else:
                 starting.append(replica)
-                if state == "running":
-                    self._probe_later(name, replica)
+                self._probe_later(name, replica, trust_refusal=state == "running")
         if sum(1 for e in (*endpoints, *paused) if e.up_to_date) != replicas_of(service):
             unsettled = True
         labels = dict(service["Spec"].get("Labels") or {})
@@ -264,19 +263,23 @@ class FunctionsView:
         self._set(name, function)
         return function
 
-    def _probe_later(self, name: str, replica: Replica) -> None:
+    def _probe_later(self, name: str, replica: Replica, trust_refusal: bool) -> None:
         if replica.task_id not in self._probes:
-            self._probes[replica.task_id] = asyncio.create_task(self._probe(name, replica))
+            probe = self._probe(name, replica, trust_refusal)
+            self._probes[replica.task_id] = asyncio.create_task(probe)
 
-    async def _probe(self, name: str, replica: Replica) -> None:
-        """Promote a new running replica once its server answers, so no call meets a
-        replica that is still starting (a watchdog's 503, a server not yet listening)."""
+    async def _probe(self, name: str, replica: Replica, trust_refusal: bool) -> None:
+        """Promote a new replica once its server answers, so no call meets a replica that
+        is still starting (a watchdog's 503, a server not yet listening). Tasks Swarm holds
+        "starting" until the image's healthcheck passes are probed too: Docker runs the
+        first check only after one interval, which templates make long so idle replicas
+        cost nothing. Only a running one that keeps refusing gets calls unanswered."""
         from faasbox.scaling.waker import healthy  # the waker reads this view: no cycle
 
         try:
             for attempt in range(_PROBES):
                 if await healthy(replica) or (
-                    attempt >= _REFUSED_FOR and await _refuses(replica.address)
+                    trust_refusal and attempt >= _REFUSED_FOR and await _refuses(replica.address)
                 ):
                     self.promote(name, replica)
                     return
