@@ -56,9 +56,9 @@ class Function:
     replicas: int
     endpoints: tuple[Replica, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
-    # Started containers whose image healthcheck has not passed yet: Swarm keeps such a
-    # task "starting" until the first check (3 s and more), so the waker probes these
-    # itself and promotes the first that answers.
+    # Started containers not proven to answer yet, with the tasks Swarm keeps "starting"
+    # until the image's first healthcheck (one interval: templates make it 60 s): the
+    # view and the waker probe these themselves and promote those that answer.
     starting: tuple[Replica, ...] = ()
     # Running tasks whose container is frozen (or being frozen): never balanced over
     # until the waker thaws one.
