@@ -167,6 +167,7 @@ class Call:
         gateway.metrics.request_started(self.name)
         self.began = time.perf_counter()
         gateway.calls.add(self)
+        gateway.busy.set()
         now = gateway.loop.time()
         if gateway.max_body < self.head.content_length:
             self._refuse(413, f"request body larger than {gateway.max_body} bytes")

@@ -49,6 +49,7 @@ class Gateway:
         self.exchange_timeout = min(limits) if limits else 0.0
         self.loop = asyncio.get_event_loop()
         self.calls: set[Call] = set()
+        self.busy = asyncio.Event()  # set by each call that starts: the sweep has work
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -68,7 +69,11 @@ class Gateway:
         await self.pool.close()
 
     async def _sweep(self) -> None:
+        """Only while calls run: idle, faasbox must not wake up ten times a second."""
         while True:
+            if not self.calls:
+                self.busy.clear()
+                await self.busy.wait()
             await asyncio.sleep(SWEEP_EVERY)
             now = self.loop.time()
             for call in list(self.calls):
