@@ -332,13 +332,9 @@ class FunctionsView:
         if not container_id:
             return ""
         if container_id not in self._addresses:
-            try:
-                container = await self._engine.call("GET", f"containers/{container_id}/json")
-            except ApiError:
-                return ""
-            for network in (container["NetworkSettings"].get("Networks") or {}).values():
-                if network.get("NetworkID") == self._network_id and network.get("IPAddress"):
-                    self._addresses[container_id] = network["IPAddress"]
+            found = await containers.address(self._engine, container_id, self._network_id)
+            if found:
+                self._addresses[container_id] = found
         return self._addresses.get(container_id, "")
 
     def _set(self, name: str, function: Function | None) -> None:
