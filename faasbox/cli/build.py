@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faasbox.builder import archive, templates
 from faasbox.builder import context as contexts
-from faasbox.builder import engine_build, images, multiarch, templates
-from faasbox.builder.engine_build import BuildRequest
 from faasbox.builder.errors import StackError
 from faasbox.builder.naming import image_name
 from faasbox.builder.stack import Function, Stack
 from faasbox.cli import deploy, remote
 from faasbox.cli.common import add_stack, pairs, project_root, selected
 from faasbox.cli.console import Console
+from faasbox.engine import build as engine_build
+from faasbox.engine import multiarch
+from faasbox.engine.build import BuildRequest
 from faasbox.engine.client import Engine
+from faasbox.engine.push import push
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ async def build_all(jobs: list[Job], parallel: int, console: Console) -> None:
             if "," in job.request.platform:
                 await multiarch.build(job.folder, job.request, console.progress)
             else:
-                with engine_build.tar_context(job.folder) as tar:
+                with archive.tar_context(job.folder) as tar:
                     await engine_build.build(
                         engine, tar, job.request, lambda s: console.progress(f"[{name}] {s}")
                     )
@@ -160,7 +163,7 @@ async def push_all(functions: list[Function], args: argparse.Namespace, console:
         for fn in functions:
             tag = image_name(fn.image, args.tag, project_root())
             console.info(f"[{fn.name}] pushing {tag}")
-            await images.push(engine, tag, console.progress)
+            await push(engine, tag, console.progress)
             console.print(f"Image: {tag} pushed.")
     finally:
         await engine.close()
