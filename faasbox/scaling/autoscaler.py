@@ -14,7 +14,7 @@ import time
 
 from faasbox.deployment import InvalidRequest
 from faasbox.engine.errors import EngineError
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.runtime import Runtime
 from faasbox.scaling.idler import Idler
 from faasbox.scaling.memory import MemoryWatch
