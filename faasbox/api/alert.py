@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import decode, error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.deployment import InvalidRequest, split_name
 from faasbox.engine.errors import EngineError
 from faasbox.scaling import Scaling

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import decode
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.deployment import MAX_REPLICAS, InvalidRequest, check_namespace, split_name
 from faasbox.engine import services
 
