@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from faasbox.sizes import parse_size
+
 # Every pattern is used with fullmatch: `$` would also match before a trailing newline.
 # What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*")
@@ -60,7 +62,6 @@ MINIMAL_CAPABILITIES = (
 DEFAULT_PIDS_LIMIT = 1024
 _CAPABILITY = re.compile(r"(?:CAP_)?([A-Z_]{2,32})")
 
-_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?", re.IGNORECASE)
 _CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
 _WHOLE = re.compile(r"[0-9]+")
 
@@ -109,13 +110,11 @@ def _engine_int(value: Decimal, what: str, text: str) -> int:
 
 
 def memory_bytes(text: str) -> int:
-    """Docker and Kubernetes memory units (`128m`, `128M`, `5Mi`, `1g`) as bytes."""
-    match = _MEMORY.fullmatch(text.strip())
-    if not match:
-        raise InvalidRequest(f"memory {text[:40]!r} is not a size such as 128M or 1Gi")
-    unit = match.group(2).lower()
-    power = "kmgtp".index(unit) + 1 if unit else 0
-    return _engine_int(Decimal(match.group(1)) * 1024**power, "memory", text)
+    """A memory limit or request in bytes, in the grammar settings use too (faasbox.sizes)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"memory {exc}") from None
 
 
 def nano_cpus(text: str) -> int:
