@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from faasbox.labels import InvalidLabel, scale_policy, whole_number
 from faasbox.sizes import parse_size
 
 # Every pattern is used with fullmatch: `$` would also match before a trailing newline.
@@ -33,18 +34,8 @@ IMAGE_PATTERN = re.compile(
 IMAGE_MAX = 255
 # An environment name as exec can carry it: no `=`, no NUL, not empty.
 ENV_NAME_PATTERN = re.compile(r"[^=\x00]+")
-# The most replicas one function may ask for, by the scale API or by its labels.
-MAX_REPLICAS = 1000
 # Docker's resource fields are signed 64-bit integers.
 INT64_MAX = 2**63 - 1
-
-SCALE_MIN = "com.openfaas.scale.min"
-SCALE_MAX = "com.openfaas.scale.max"
-SCALE_FACTOR = "com.openfaas.scale.factor"
-SCALE_ZERO = "com.openfaas.scale.zero"
-SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
-SCALE_TARGET = "com.openfaas.scale.target"
-DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
 
 # Annotations that relax the lock-down a function is deployed with (docs/security.md).
 CAPABILITIES = "com.faasbox.security.capabilities"
@@ -63,7 +54,6 @@ DEFAULT_PIDS_LIMIT = 1024
 _CAPABILITY = re.compile(r"(?:CAP_)?([A-Z_]{2,32})")
 
 _CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
-_WHOLE = re.compile(r"[0-9]+")
 
 
 class InvalidRequest(ValueError):
@@ -166,7 +156,10 @@ def security(annotations: Mapping[str, str]) -> Security:
     nnp = annotations.get(NO_NEW_PRIVILEGES, "true").strip().lower()
     if nnp not in ("true", "false"):
         raise InvalidRequest(f"annotation {NO_NEW_PRIVILEGES} must be true or false")
-    pids = _int_label(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    try:
+        pids = whole_number(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    except InvalidLabel as exc:
+        raise InvalidRequest(str(exc)) from None
     return Security(capabilities=caps, no_new_privileges=nnp == "true", pids_limit=pids)
 
 
@@ -188,7 +181,7 @@ class Deployment:
 
     @property
     def min_replicas(self) -> int:
-        return scale_bounds(self.labels)[0]
+        return scale_policy(self.labels).min
 
     @property
     def security(self) -> Security:
@@ -260,33 +253,11 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
     return Resources(memory=memory, cpu=cpu)
 
 
-def _int_label(
-    labels: Mapping[str, str], key: str, default: int, high: int, what: str = "label"
-) -> int:
-    """ASCII digits only (int() also takes `+5`, `1_0` and other scripts' digits),
-    bounded before conversion so a thousand-digit label costs nothing."""
-    raw = labels.get(key)
-    if raw is None:
-        return default
-    raw = raw.strip()
-    if raw.startswith("-"):
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must not be negative")
-    if not _WHOLE.fullmatch(raw):
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be a whole number")
-    if len(raw) > len(str(high)) or int(raw) > high:
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be between 0 and {high}")
-    return int(raw)
-
-
-def scale_bounds(labels: Mapping[str, str]) -> tuple[int, int, int]:
-    """(min, max, factor) from the OpenFaaS scaling labels, refusing what OpenFaaS
-    would silently turn into 0 replicas."""
-    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN, MAX_REPLICAS)
-    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX, MAX_REPLICAS)
-    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR, 100)
-    if low > high:
-        raise InvalidRequest(f"label {SCALE_MIN}={low} is above {SCALE_MAX}={high}")
-    return low, high, factor
+def _scale_labels(labels: Mapping[str, str]) -> None:
+    try:
+        scale_policy(labels)
+    except InvalidLabel as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def parse_deployment(body: object, default_namespace: str) -> Deployment:
@@ -303,7 +274,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     if not isinstance(read_only, bool):
         raise InvalidRequest("readOnlyRootFilesystem must be true or false")
     labels = _string_map(body, "labels")
-    scale_bounds(labels)
+    _scale_labels(labels)
     secrets = _string_list(body, "secrets")
     for secret in secrets:
         check_secret_name(secret)

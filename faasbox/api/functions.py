@@ -18,7 +18,6 @@ from faasbox.deployment import (
 )
 from faasbox.engine import services
 from faasbox.runtime import Runtime
-from faasbox.scaling.policy import policy_from_labels
 
 
 async def list_functions(request: Request) -> Response:
@@ -30,9 +29,8 @@ async def list_functions(request: Request) -> Response:
 
 
 def _deployment(body: object, rt: Runtime) -> Deployment:
-    """The request checked whole, scaling labels included, before the engine is touched."""
+    """The request checked whole before the engine is touched."""
     deployment = parse_deployment(body, rt.settings.namespace)
-    policy_from_labels(deployment.labels)
     network = body.get("network") if isinstance(body, dict) else None
     if network not in (None, "", rt.settings.network):
         # Era A clients send their stack's provider.network; a different one would mean
