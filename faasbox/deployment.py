@@ -19,7 +19,11 @@ from faasbox.labels import InvalidLabel, scale_policy, whole_number
 from faasbox.sizes import parse_size
 
 # Every pattern is used with fullmatch: `$` would also match before a trailing newline.
-# What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
+# The one rule for function names (API, stack files, `faasbox new`, the UI): what Swarm
+# accepts as a service name, minus the dot, which selects a namespace. It is wider
+# than faas-cli's rule for `new` (DNS-1123: lower-case, digits, '-'), which it
+# contains, because OpenFaaS on Swarm and `docker service create --label function=true`
+# make functions such as `func_c` or `MyFn` that must stay addressable.
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*")
 NAME_MAX = 63
 SECRET_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
