@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from typing import Any
 
 from faasbox.builder import engine_build, images, multiarch
 from faasbox.builder.naming import image_name
@@ -45,10 +44,9 @@ def add_push_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack(parser)
 
 
-def add_up_arguments(parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """Client flags of `up`; returns their defaults, which `main` compares to tell the modes."""
+def add_up_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of faas-cli's `up`; giving any of them is what makes `up` the client."""
     group = parser.add_argument_group("faas-cli up (build, push, deploy a stack)")
-    before = {a.dest for a in parser._actions}
     add_stack(group)
     add_build_flags(group)
     group.add_argument("-g", "--gateway", help="gateway URL")
@@ -71,7 +69,6 @@ def add_up_arguments(parser: argparse.ArgumentParser) -> dict[str, Any]:
     ):
         group.add_argument(flag, **kwargs)
     parser.set_defaults(update=True, image=None, name=None, network="")
-    return {a.dest: a.default for a in parser._actions if a.dest not in before}
 
 
 async def build_all(jobs: list[Job], parallel: int, console: Console) -> None:
