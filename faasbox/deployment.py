@@ -258,6 +258,8 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
 
 
 def _scale_labels(labels: Mapping[str, str]) -> None:
+    """Refused here, in the words the scaler would log, rather than deployed and then
+    never scaled."""
     try:
         scale_policy(labels)
     except InvalidLabel as exc:
