@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from faasbox.api.errors import error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.builder import archive
 from faasbox.builder.errors import ArchiveTooLarge, ContextError
 from faasbox.deployment import InvalidRequest, check_image

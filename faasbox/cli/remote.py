@@ -12,17 +12,15 @@ import gzip
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import orjson
 
 from faasbox.builder import archive
 from faasbox.cli.console import Console
 from faasbox.cli.gateway_client import Gateway
+from faasbox.cli.plan import Job
 from faasbox.engine.errors import BuildFailed
-
-if TYPE_CHECKING:  # cli.build imports this module
-    from faasbox.cli.build import Job
 
 # Steps print nothing while they run; a slow compile on a Pi must not time out.
 _SILENCE = 3600.0
