@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import decode
-from faasbox.api.functions import runtime
-from faasbox.deployment import MAX_REPLICAS, InvalidRequest, check_namespace, split_name
+from faasbox.api.runtime import runtime
+from faasbox.deployment import InvalidRequest, check_namespace, split_name
 from faasbox.engine import services
+from faasbox.labels import MAX_REPLICAS
 
 
 async def scale(request: Request) -> Response:
@@ -25,5 +26,5 @@ async def scale(request: Request) -> Response:
         raise InvalidRequest(f"replicas must be between 0 and {MAX_REPLICAS}")
     check_namespace(body.get("namespace") or "", rt.settings.namespace)
     await services.scale(rt.engine, name, rt.network_id, replicas)
-    await rt.functions.sync(name)
+    await rt.functions_sync.sync(name)
     return Response(status_code=202)
