@@ -56,7 +56,10 @@ def test_wheel_holds_templates_watchdog_and_every_module(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     templates = {n.removeprefix("faasbox/_templates/") for n in names if "/_templates/" in n}
     assert templates == _tracked("templates")
-    assert {"faasbox/_watchdog/fwatchdog.py", "faasbox/_watchdog/README.md"} <= names
+    watchdog = {"__main__.py", "README.md"} | {
+        f"fwatchdog/{name}" for name in _tracked("watchdog/fwatchdog", "*.py")
+    }
+    assert {f"faasbox/_watchdog/{name}" for name in watchdog} <= names
     modules = {f"faasbox/{m}" for m in _tracked("faasbox", "*.py")}
     assert modules <= names, f"packages missing from pyproject: {sorted(modules - names)}"
     assert "faasbox/ui/static/index.html" in names
@@ -96,7 +99,7 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
     )
     found_templates, found_watchdog, langs, commit = result.stdout.splitlines()
     assert found_templates == str(target / "faasbox" / "_templates")
-    assert found_watchdog == str(target / "faasbox" / "_watchdog" / "fwatchdog.py")
+    assert found_watchdog == str(target / "faasbox" / "_watchdog")
     assert langs.split() == sorted(p.name for p in (REPO / "templates").iterdir())
     head = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -106,4 +109,4 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
 
 def test_a_checkout_wins_over_the_installed_copy() -> None:
     assert resources.builtin_templates() == REPO / "templates"
-    assert resources.watchdog() == REPO / "watchdog" / "fwatchdog.py"
+    assert resources.watchdog() == REPO / "watchdog"

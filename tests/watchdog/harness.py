@@ -1,4 +1,5 @@
-"""Runs fwatchdog.py as a real process on a real port, as a function image would."""
+"""Runs the watchdog as a real process on a real port, as a function image would: the
+one-file zip application the builder ships, not the source folder."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.engine import RUN_ENV, run_token
 from tests.support.leftovers import kill, marked_processes
 
-WATCHDOG = Path(__file__).resolve().parents[2] / "watchdog" / "fwatchdog.py"
 # Inherited by every process a watchdog starts, so close() finds them all.
 OWNER_ENV = "FAASBOX_TEST_WATCHDOG"
 
@@ -75,13 +76,19 @@ class Watchdog:
     def lock(self) -> Path:
         return self.tmpdir / ".lock"
 
+    @property
+    def app(self) -> Path:
+        """The zip application this watchdog runs, as an image holds it."""
+        return self.workdir / "fwatchdog.py"
+
     def start(self, wait: bool = True) -> Watchdog:
+        self.app.write_bytes(watchdog_app())
         with (
             (self.workdir / "stdout.log").open("wb") as out,
             (self.workdir / "stderr.log").open("wb") as err,
         ):
             self.proc = subprocess.Popen(
-                [self.python, str(WATCHDOG)], env=self.env, stdout=out, stderr=err
+                [self.python, str(self.app)], env=self.env, stdout=out, stderr=err
             )
         if wait:
             self._wait_listening()
