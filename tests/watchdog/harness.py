@@ -144,29 +144,49 @@ class Watchdog:
             self.proc.wait()
         kill(marked_processes(str(self.workdir), OWNER_ENV))
 
+    def servers(self) -> list[int]:
+        """The processes that serve requests: the workers of a supervising watchdog (it
+        logs how many it started), or the watchdog itself when it runs alone."""
+        if "Workers: " not in self.log():
+            return [self.pid]
+        return list(_children_of(self.pid))
+
     def children(self) -> dict[int, str]:
-        """pid -> state of the watchdog's direct children ("Z" is a zombie)."""
-        found = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == self.pid:
-                found[int(entry)] = fields[0]
+        """pid -> state of the processes the watchdog started for requests ("Z" is a
+        zombie): children of its workers, or its own when it runs alone."""
+        found: dict[int, str] = {}
+        for server in self.servers():
+            found.update(_children_of(server))
         return found
 
     def descriptors(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
+        return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in self.servers())
 
     def peak_rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmHWM in /proc status")
+        """The largest peak resident size of one serving process."""
+        return max(_peak_rss_kb(pid) for pid in self.servers())
+
+
+def _children_of(parent: int) -> dict[int, str]:
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent:
+            found[int(entry)] = fields[0]
+    return found
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc status")
 
 
 def alive(pid: int) -> bool:

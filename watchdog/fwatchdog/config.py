@@ -35,6 +35,7 @@ class Config(NamedTuple):
     max_inflight: int
     lock_path: str
     no_new_privileges: bool
+    workers: int
 
 
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -137,7 +138,52 @@ def load_config(env: Mapping[str, str]) -> Config:
         max_inflight=_integer(env, "max_inflight", 0, 0, 1 << 30),
         lock_path=os.path.join(env.get("TMPDIR") or "/tmp", ".lock"),
         no_new_privileges=_flag(env, "no_new_privileges", True),
+        workers=_workers(env, mode),
     )
+
+
+# More workers than this by default cost memory (a Python process each) for little gain:
+# a fork-mode request's time is mostly the child's, and the children use the cores too.
+DEFAULT_WORKERS_MAX = 4
+
+
+def _workers(env: Mapping[str, str], mode: str) -> int:
+    """Processes serving the port in fork mode: as many as the cores the container may use
+    (its CPU affinity and cgroup quota), at most DEFAULT_WORKERS_MAX, unless
+    `watchdog_workers` says. http mode keeps one: its one upstream is the bottleneck."""
+    if mode == "http":
+        if env.get("watchdog_workers", "") not in ("", "1"):
+            raise ConfigError("watchdog_workers applies to fork mode only; http mode runs one")
+        return 1
+    return _integer(env, "watchdog_workers", min(usable_cores(), DEFAULT_WORKERS_MAX), 1, 64)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: the affinity mask, lowered by a cgroup CPU quota
+    (`docker run --cpus`, a Swarm service's CPU limit), rounded up."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    quota = _cpu_quota()
+    if quota is not None:
+        cores = min(cores, -(-quota[0] // quota[1]))
+    return max(cores, 1)
+
+
+def _cpu_quota() -> tuple[int, int] | None:
+    """(quota, period) of the cgroup's CPU limit (v2, else v1); None when unlimited."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as file:
+            quota, period = file.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as file:
+                quota = file.read().strip()
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as file:
+                period = file.read().strip()
+        except OSError:
+            return None
+    if not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return None  # "max" (v2) or "-1" (v1): no limit
+    return int(quota), int(period)
 
 
 def forbid_privilege_gain() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import time
@@ -15,6 +14,7 @@ from fwatchdog.config import Config
 from fwatchdog.connection import Connection
 from fwatchdog.http1 import READ_SIZE, Request
 from fwatchdog.log import log, write_all
+from fwatchdog.tmpfile import unlinked_file
 
 # Child output kept in memory up to this size; beyond it, in an unlinked temp file.
 SPILL_AT = 1 << 19
@@ -53,7 +53,7 @@ class Capture(PipeReader):
             return
         self._chunks.append(data)
         if self.size > SPILL_AT:
-            self._file = spill_file(self._spill_dir)
+            self._file = os.fdopen(unlinked_file(self._spill_dir, "spill"), "w+b")
             self._file.writelines(self._chunks)
             self._chunks = []
 
@@ -79,22 +79,6 @@ class Capture(PipeReader):
         self.close_pipe()
         if self._file is not None:
             self._file.close()
-
-
-_spill_names = itertools.count()
-
-
-def spill_file(directory: str) -> IO[bytes]:
-    """An unlinked file in $TMPDIR: gone with its last descriptor, even after a kill -9.
-    (tempfile would do, but its imports cost the resident size this file is kept for.)"""
-    while True:
-        path = os.path.join(directory, f".fwatchdog-spill-{os.getpid()}-{next(_spill_names)}")
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        os.unlink(path)
-        return os.fdopen(fd, "w+b")
 
 
 class StderrLog(PipeReader):

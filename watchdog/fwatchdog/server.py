@@ -1,4 +1,9 @@
-"""Health, the lock file, max_inflight and the SIGTERM drain, around a backend."""
+"""Health, the lock file, max_inflight and the SIGTERM drain, around a backend.
+
+A Server is the whole watchdog when it runs alone, or one worker of several
+(workers.py), which then leaves the lock file and the start and stop log lines to the
+supervisor so they appear once.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
+from collections.abc import Callable
 
 from fwatchdog.children import Reaper
 from fwatchdog.config import Config, ConfigError
@@ -13,19 +20,22 @@ from fwatchdog.connection import Connection
 from fwatchdog.fork import FORK_METHODS, ForkBackend
 from fwatchdog.http1 import Request, wake
 from fwatchdog.http_mode import HttpBackend
+from fwatchdog.limit import Limit
 from fwatchdog.log import log
 
 
 class Server:
     """Health, the lock file, max_inflight and the SIGTERM drain, around a backend."""
 
-    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop, reaper: Reaper) -> None:
+    def __init__(
+        self, config: Config, loop: asyncio.AbstractEventLoop, reaper: Reaper, limit: Limit
+    ) -> None:
         self.config = config
         self.loop = loop
         self.connections: set[Connection] = set()
         self._all_closed = asyncio.Event()
         self._accepting = False
-        self._inflight = 0
+        self._limit = limit
         self._busy_body = (
             f"Concurrent request limit exceeded. Max concurrent requests: {config.max_inflight}\n"
         ).encode()
@@ -58,15 +68,13 @@ class Server:
         if not self._http_mode and request.method not in FORK_METHODS:
             conn.respond(405, b"Method Not Allowed\n")
             return
-        limit = self.config.max_inflight
-        if limit and self._inflight >= limit:
+        if not self._limit.acquire():
             conn.respond(429, self._busy_body, [("X-OpenFaaS-Internal", "faas-middleware")])
             return
-        self._inflight += 1
         try:
             await self._backend.handle(request, conn)
         finally:
-            self._inflight -= 1
+            self._limit.release()
 
     def forget(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -78,45 +86,43 @@ class Server:
             return False
         return not isinstance(self._backend, HttpBackend) or self._backend.ready.is_set()
 
-    async def run(self) -> int:
+    async def run(
+        self,
+        sockets: list[socket.socket] | None = None,
+        ready: Callable[[], None] | None = None,
+    ) -> int:
+        """Serves until SIGTERM. Alone (`sockets` None) it binds the port and owns the lock
+        file and the log lines; as a worker it serves the supervisor's `sockets` and calls
+        `ready` once accepting."""
         config = self.config
-        try:
-            server = await self.loop.create_server(
-                lambda: Connection(self), port=config.port, reuse_address=True, backlog=1024
-            )
-        except OSError as exc:
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise ConfigError(f"cannot listen on port {config.port}: {reason}") from exc
+        lead = sockets is None
+        servers = await listen(self.loop, config.port, lambda: Connection(self), sockets)
         await self._backend.start()
-        log(
-            f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
-            f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s."
-        )
-        log(f"Listening on port: {config.port} ({config.mode} mode)")
-        if not config.suppress_lock:
-            log(f"Writing lock-file to: {config.lock_path}")
-            try:
-                os.close(os.open(config.lock_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o660))
-            except OSError as exc:
-                raise ConfigError(f"cannot write lock file {config.lock_path}: {exc}") from exc
+        if lead:
+            announce(config)
+            write_lock(config)
         self._accepting = True
+        if ready is not None:
+            ready()
         stop = self.loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(sig, wake, stop)
         await stop
-        await self._drain(server)
+        self._accepting = False
+        if lead:
+            announce_stop(config)
+        await self._drain(servers)
+        if lead:
+            log("Exiting.")
         return 0
 
-    async def _drain(self, server: asyncio.AbstractServer) -> None:
+    async def _drain(self, servers: list[asyncio.AbstractServer]) -> None:
         """Unhealthy at once; keep serving for healthcheck_interval so the orchestrator sees
         it; then stop accepting and give in-flight requests up to write_timeout."""
         config = self.config
-        self._accepting = False
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(config.lock_path)
-        log(f"SIGTERM received: unhealthy now, shutting down in {config.healthcheck_interval:g}s.")
         await asyncio.sleep(config.healthcheck_interval)
-        server.close()
+        for server in servers:
+            server.close()
         for conn in list(self.connections):
             conn.close_when_idle()
         if self.connections:
@@ -126,4 +132,50 @@ class Server:
         for conn in list(self.connections):
             conn.abort()
         await self._backend.stop()
-        log("Exiting.")
+
+
+async def listen(
+    loop: asyncio.AbstractEventLoop,
+    port: int,
+    protocol: Callable[[], Connection],
+    sockets: list[socket.socket] | None,
+) -> list[asyncio.AbstractServer]:
+    """Serves `sockets`, or binds `port` on all interfaces (IPv4 and IPv6) itself."""
+    if sockets is not None:
+        return [await loop.create_server(protocol, sock=sock, backlog=1024) for sock in sockets]
+    try:
+        return [await loop.create_server(protocol, port=port, reuse_address=True, backlog=1024)]
+    except OSError as exc:
+        raise port_error(port, exc) from exc
+
+
+def port_error(port: int, exc: OSError) -> ConfigError:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return ConfigError(f"cannot listen on port {port}: {reason}")
+
+
+def announce(config: Config) -> None:
+    log(
+        f"Timeouts: read: {config.read_timeout:g}s, write: {config.write_timeout:g}s, "
+        f"hard: {config.exec_timeout:g}s, health: {config.healthcheck_interval:g}s."
+    )
+    log(f"Listening on port: {config.port} ({config.mode} mode)")
+
+
+def write_lock(config: Config) -> None:
+    """The lock file says "ready" to `-run-healthcheck` and to /_/health."""
+    if config.suppress_lock:
+        return
+    log(f"Writing lock-file to: {config.lock_path}")
+    try:
+        os.close(os.open(config.lock_path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o660))
+    except OSError as exc:
+        raise ConfigError(f"cannot write lock file {config.lock_path}: {exc}") from exc
+
+
+def announce_stop(config: Config) -> None:
+    """SIGTERM: the lock file goes at once, so health checks fail while requests are still
+    served for healthcheck_interval."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(config.lock_path)
+    log(f"SIGTERM received: unhealthy now, shutting down in {config.healthcheck_interval:g}s.")
