@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from fwatchdog.http1 import READ_SIZE, wake
 
@@ -36,16 +36,22 @@ class Reaper:
         return exited
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_exited():
             exited = self._waiting.pop(pid, None)
             if exited is not None and not exited.done():
-                exited.set_result(os.waitstatus_to_exitcode(status))
+                exited.set_result(code)
+
+
+def reap_exited() -> Iterator[tuple[int, int]]:
+    """(pid, exit code) of every child that has exited, without waiting for the others."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, os.waitstatus_to_exitcode(status)
 
 
 def kill_group(pid: int, exited: asyncio.Future[int], sig: int = signal.SIGKILL) -> None:

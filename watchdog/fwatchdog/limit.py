@@ -30,6 +30,12 @@ class Limit:
     def release(self) -> None:
         self._running -= 1
 
+    def bind(self, worker: int) -> None:
+        """Called in a worker after the fork (a shared limit gives it its slot)."""
+
+    def forget(self, worker: int) -> None:
+        """Called by the supervisor once a worker is dead (a shared limit frees its slot)."""
+
 
 class SharedLimit(Limit):
     """The count across worker processes forked after it was made."""
@@ -42,12 +48,10 @@ class SharedLimit(Limit):
         self._lock_fd = unlinked_file(directory, "inflight")
 
     def bind(self, worker: int) -> None:
-        """Called in a worker after the fork: its requests count in its own slot."""
         self._slot = worker
         self._slots[worker] = 0
 
     def forget(self, worker: int) -> None:
-        """Called by the supervisor once a worker is dead: its requests ended with it."""
         self._slots[worker] = 0
 
     def acquire(self) -> bool:

@@ -159,12 +159,7 @@ async def read_response_head(
 
 async def read_response_body(reader: asyncio.StreamReader, framing: int) -> AsyncIterator[bytes]:
     if framing >= 0:
-        remaining = framing
-        while remaining:
-            data = await reader.read(min(remaining, READ_SIZE))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", remaining)
-            remaining -= len(data)
+        async for data in _read_counted(reader, framing):
             yield data
     elif framing == CHUNKED:
         while True:
@@ -173,13 +168,19 @@ async def read_response_body(reader: asyncio.StreamReader, framing: int) -> Asyn
                 while await reader.readuntil(b"\r\n") != b"\r\n":
                     pass
                 return
-            while size:
-                data = await reader.read(min(size, READ_SIZE))
-                if not data:
-                    raise asyncio.IncompleteReadError(b"", size)
-                size -= len(data)
+            async for data in _read_counted(reader, size):
                 yield data
             await reader.readexactly(2)
     else:
         while data := await reader.read(READ_SIZE):
             yield data
+
+
+async def _read_counted(reader: asyncio.StreamReader, size: int) -> AsyncIterator[bytes]:
+    """Exactly `size` bytes (a Content-Length body or one chunk), as they arrive."""
+    while size:
+        data = await reader.read(min(size, READ_SIZE))
+        if not data:
+            raise asyncio.IncompleteReadError(b"", size)
+        size -= len(data)
+        yield data

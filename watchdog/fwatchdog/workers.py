@@ -21,7 +21,7 @@ import os
 import signal
 import socket
 
-from fwatchdog.children import Reaper
+from fwatchdog.children import Reaper, reap_exited
 from fwatchdog.config import Config, ConfigError
 from fwatchdog.limit import Limit, SharedLimit
 from fwatchdog.log import log
@@ -72,7 +72,7 @@ class Supervisor:
     def __init__(self, config: Config) -> None:
         self._config = config
         self._groups = listening_sockets(config.port, config.workers)
-        self._limit = (
+        self._limit: Limit = (
             SharedLimit(config.max_inflight, config.workers, os.path.dirname(config.lock_path))
             if config.max_inflight
             else Limit(0)
@@ -137,8 +137,7 @@ class Supervisor:
         mine = self._groups[index]
         for sock in (sock for group in self._groups if group is not mine for sock in group):
             sock.close()
-        if isinstance(self._limit, SharedLimit):
-            self._limit.bind(index)
+        self._limit.bind(index)
 
         def ready() -> None:
             if ready_fd >= 0:
@@ -155,20 +154,12 @@ class Supervisor:
 
     def _reap(self) -> None:
         """Collects dead workers and orphans; a worker lost while serving is replaced."""
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, code in reap_exited():
             index = self._workers.pop(pid, None)
             if index is None:
                 continue  # an orphan re-parented to PID 1
-            if isinstance(self._limit, SharedLimit):
-                self._limit.forget(index)
+            self._limit.forget(index)
             if not self._stopping:
-                code = os.waitstatus_to_exitcode(status)
                 log(f"Worker {index} (pid {pid}) exited with status {code}; restarting it.")
                 self._start(index)
 
