@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from faasbox.sizes import parse_size
+
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -37,16 +39,6 @@ def parse_duration(text: str) -> float:
     if pos != len(text) or not text:
         raise ConfigError(f"not a duration: {text!r} (use seconds or e.g. 1m30s)")
     return total
-
-
-def parse_size(text: str) -> int:
-    """Bytes from `1048576`, `64k`, `20MB`, `1Gi`; used for the request body limit."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)(i?b?)\s*", text, re.IGNORECASE)
-    if not match:
-        raise ConfigError(f"not a size: {text!r} (use bytes or e.g. 64m)")
-    unit = match.group(2).lower()
-    power = "kmgt".index(unit) + 1 if unit else 0
-    return int(match.group(1)) * int(1024**power)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from faasbox.labels import InvalidLabel, scale_policy, whole_number
+from faasbox.sizes import parse_size
+
 # Every pattern is used with fullmatch: `$` would also match before a trailing newline.
-# What Swarm accepts as a service name, minus the dot: the dot selects a namespace.
+# The one rule for function names (API, stack files, `faasbox new`, the UI): what Swarm
+# accepts as a service name, minus the dot, which selects a namespace. It is wider
+# than faas-cli's rule for `new` (DNS-1123: lower-case, digits, '-'), which it
+# contains, because OpenFaaS on Swarm and `docker service create --label function=true`
+# make functions such as `func_c` or `MyFn` that must stay addressable.
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*")
 NAME_MAX = 63
 SECRET_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}")
@@ -31,18 +38,8 @@ IMAGE_PATTERN = re.compile(
 IMAGE_MAX = 255
 # An environment name as exec can carry it: no `=`, no NUL, not empty.
 ENV_NAME_PATTERN = re.compile(r"[^=\x00]+")
-# The most replicas one function may ask for, by the scale API or by its labels.
-MAX_REPLICAS = 1000
 # Docker's resource fields are signed 64-bit integers.
 INT64_MAX = 2**63 - 1
-
-SCALE_MIN = "com.openfaas.scale.min"
-SCALE_MAX = "com.openfaas.scale.max"
-SCALE_FACTOR = "com.openfaas.scale.factor"
-SCALE_ZERO = "com.openfaas.scale.zero"
-SCALE_ZERO_DURATION = "com.openfaas.scale.zero-duration"
-SCALE_TARGET = "com.openfaas.scale.target"
-DEFAULT_MIN, DEFAULT_MAX, DEFAULT_FACTOR = 1, 20, 20
 
 # Annotations that relax the lock-down a function is deployed with (docs/security.md).
 CAPABILITIES = "com.faasbox.security.capabilities"
@@ -60,9 +57,7 @@ MINIMAL_CAPABILITIES = (
 DEFAULT_PIDS_LIMIT = 1024
 _CAPABILITY = re.compile(r"(?:CAP_)?([A-Z_]{2,32})")
 
-_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(i?)b?", re.IGNORECASE)
 _CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
-_WHOLE = re.compile(r"[0-9]+")
 
 
 class InvalidRequest(ValueError):
@@ -109,13 +104,11 @@ def _engine_int(value: Decimal, what: str, text: str) -> int:
 
 
 def memory_bytes(text: str) -> int:
-    """Docker and Kubernetes memory units (`128m`, `128M`, `5Mi`, `1g`) as bytes."""
-    match = _MEMORY.fullmatch(text.strip())
-    if not match:
-        raise InvalidRequest(f"memory {text[:40]!r} is not a size such as 128M or 1Gi")
-    unit = match.group(2).lower()
-    power = "kmgtp".index(unit) + 1 if unit else 0
-    return _engine_int(Decimal(match.group(1)) * 1024**power, "memory", text)
+    """A memory limit or request in bytes, in the grammar settings use too (faasbox.sizes)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"memory {exc}") from None
 
 
 def nano_cpus(text: str) -> int:
@@ -167,7 +160,10 @@ def security(annotations: Mapping[str, str]) -> Security:
     nnp = annotations.get(NO_NEW_PRIVILEGES, "true").strip().lower()
     if nnp not in ("true", "false"):
         raise InvalidRequest(f"annotation {NO_NEW_PRIVILEGES} must be true or false")
-    pids = _int_label(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    try:
+        pids = whole_number(annotations, PIDS_LIMIT, DEFAULT_PIDS_LIMIT, 1 << 22, "annotation")
+    except InvalidLabel as exc:
+        raise InvalidRequest(str(exc)) from None
     return Security(capabilities=caps, no_new_privileges=nnp == "true", pids_limit=pids)
 
 
@@ -189,7 +185,7 @@ class Deployment:
 
     @property
     def min_replicas(self) -> int:
-        return scale_bounds(self.labels)[0]
+        return scale_policy(self.labels).min
 
     @property
     def security(self) -> Security:
@@ -261,33 +257,13 @@ def _resources(body: Mapping[str, Any], key: str) -> Resources:
     return Resources(memory=memory, cpu=cpu)
 
 
-def _int_label(
-    labels: Mapping[str, str], key: str, default: int, high: int, what: str = "label"
-) -> int:
-    """ASCII digits only (int() also takes `+5`, `1_0` and other scripts' digits),
-    bounded before conversion so a thousand-digit label costs nothing."""
-    raw = labels.get(key)
-    if raw is None:
-        return default
-    raw = raw.strip()
-    if raw.startswith("-"):
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must not be negative")
-    if not _WHOLE.fullmatch(raw):
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be a whole number")
-    if len(raw) > len(str(high)) or int(raw) > high:
-        raise InvalidRequest(f"{what} {key}={raw[:40]!r} must be between 0 and {high}")
-    return int(raw)
-
-
-def scale_bounds(labels: Mapping[str, str]) -> tuple[int, int, int]:
-    """(min, max, factor) from the OpenFaaS scaling labels, refusing what OpenFaaS
-    would silently turn into 0 replicas."""
-    low = _int_label(labels, SCALE_MIN, DEFAULT_MIN, MAX_REPLICAS)
-    high = _int_label(labels, SCALE_MAX, DEFAULT_MAX, MAX_REPLICAS)
-    factor = _int_label(labels, SCALE_FACTOR, DEFAULT_FACTOR, 100)
-    if low > high:
-        raise InvalidRequest(f"label {SCALE_MIN}={low} is above {SCALE_MAX}={high}")
-    return low, high, factor
+def _scale_labels(labels: Mapping[str, str]) -> None:
+    """Refused here, in the words the scaler would log, rather than deployed and then
+    never scaled."""
+    try:
+        scale_policy(labels)
+    except InvalidLabel as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def parse_deployment(body: object, default_namespace: str) -> Deployment:
@@ -304,7 +280,7 @@ def parse_deployment(body: object, default_namespace: str) -> Deployment:
     if not isinstance(read_only, bool):
         raise InvalidRequest("readOnlyRootFilesystem must be true or false")
     labels = _string_map(body, "labels")
-    scale_bounds(labels)
+    _scale_labels(labels)
     secrets = _string_list(body, "secrets")
     for secret in secrets:
         check_secret_name(secret)

@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import decode, error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.deployment import InvalidRequest, split_name
 from faasbox.engine.errors import EngineError
+from faasbox.labels import InvalidLabel, scale_policy
 from faasbox.scaling import Scaling
-from faasbox.scaling.policy import alert_replicas, policy_from_labels
+from faasbox.scaling.policy import alert_replicas
 
 log = logging.getLogger("faasbox.api")
 
@@ -38,8 +39,8 @@ async def alert(request: Request) -> Response:
         if function is None:
             continue  # not about a function of ours (e.g. a service_down alert)
         try:
-            policy = policy_from_labels(function.labels)
-        except InvalidRequest as exc:
+            policy = scale_policy(function.labels)
+        except InvalidLabel as exc:
             log.warning("[alert] %s not scaled: %s", function.name, exc)
             continue
         firing = item.get("status") == "firing"

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse, error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.deployment import InvalidRequest, check_namespace, split_name
 from faasbox.queue.accept import CALL_ID
 from faasbox.queue.call import QueueFull

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from faasbox.api.errors import error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.builder import archive, engine_build
 from faasbox.builder.engine_build import BuildRequest
 from faasbox.builder.errors import ArchiveTooLarge, BuildFailed, ContextError

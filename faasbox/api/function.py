@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse
-from faasbox.api.functions import require_engine, runtime
+from faasbox.api.runtime import require_engine, runtime
 from faasbox.deployment import check_namespace, split_name
 from faasbox.engine.errors import FunctionNotFound
 

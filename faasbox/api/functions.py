@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse, decode
+from faasbox.api.runtime import require_engine, runtime
 from faasbox.deployment import (
     Deployment,
     InvalidRequest,
@@ -16,20 +17,7 @@ from faasbox.deployment import (
     parse_deployment,
 )
 from faasbox.engine import services
-from faasbox.engine.errors import EngineUnavailable
 from faasbox.runtime import Runtime
-from faasbox.scaling.policy import policy_from_labels
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def require_engine(rt: Runtime) -> None:
-    """Reads come from the view, which is stale while the engine is away: say so."""
-    if not rt.functions.engine_up:
-        raise EngineUnavailable("Docker Engine is not reachable; retrying in the background")
 
 
 async def list_functions(request: Request) -> Response:
@@ -41,9 +29,8 @@ async def list_functions(request: Request) -> Response:
 
 
 def _deployment(body: object, rt: Runtime) -> Deployment:
-    """The request checked whole, scaling labels included, before the engine is touched."""
+    """The request checked whole before the engine is touched."""
     deployment = parse_deployment(body, rt.settings.namespace)
-    policy_from_labels(deployment.labels)
     network = body.get("network") if isinstance(body, dict) else None
     if network not in (None, "", rt.settings.network):
         # Era A clients send their stack's provider.network; a different one would mean

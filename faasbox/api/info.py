@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from faasbox import __version__
 from faasbox.api.errors import JSONResponse
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.version import commit
 
 # OpenFaaS names for `uname -m`, as faas-cli prints them.

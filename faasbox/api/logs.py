@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from faasbox.api.functions import require_engine, runtime
+from faasbox.api.runtime import require_engine, runtime
 from faasbox.deployment import InvalidRequest, check_name, check_namespace, split_name
 from faasbox.engine import logs
 from faasbox.engine.errors import FunctionNotFound

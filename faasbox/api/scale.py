@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import decode
-from faasbox.api.functions import runtime
-from faasbox.deployment import MAX_REPLICAS, InvalidRequest, check_namespace, split_name
+from faasbox.api.runtime import runtime
+from faasbox.deployment import InvalidRequest, check_namespace, split_name
 from faasbox.engine import services
+from faasbox.labels import MAX_REPLICAS
 
 
 async def scale(request: Request) -> Response:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse, decode
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 from faasbox.deployment import InvalidRequest, check_namespace, check_secret_name
 from faasbox.engine import secrets
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faasbox.api.errors import JSONResponse, error
-from faasbox.api.functions import runtime
+from faasbox.api.runtime import runtime
 
 log = logging.getLogger("faasbox.store")
 

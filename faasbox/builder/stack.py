@@ -25,8 +25,6 @@ from faasbox.builder.errors import StackError
 from faasbox.deployment import InvalidRequest, check_name
 
 DEFAULT_FILES = ("stack.yaml", "stack.yml")
-# faas-cli's rule for `new`; used with fullmatch (`$` also matches before a newline).
-FUNCTION_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 _TOP_KEYS = {"version", "provider", "functions", "configuration"}
 _PROVIDER_KEYS = {"name", "gateway", "network"}

@@ -10,29 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from faasbox.builder import context as contexts
-from faasbox.builder import engine_build, images, multiarch, templates
-from faasbox.builder.engine_build import BuildRequest
-from faasbox.builder.errors import StackError
+from faasbox.builder import engine_build, images, multiarch
 from faasbox.builder.naming import image_name
-from faasbox.builder.stack import Function, Stack
+from faasbox.builder.stack import Function
 from faasbox.cli import deploy, remote
-from faasbox.cli.common import add_stack, pairs, project_root, selected
+from faasbox.cli.common import add_stack, project_root, selected
 from faasbox.cli.console import Console
+from faasbox.cli.plan import Job, plan
 from faasbox.engine.client import Engine
-
-
-@dataclass(frozen=True)
-class Job:
-    """One function ready to build: its context folder and the engine request."""
-
-    fn: Function
-    folder: Path
-    request: BuildRequest
 
 
 def add_build_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -58,10 +44,9 @@ def add_push_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack(parser)
 
 
-def add_up_arguments(parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """Client flags of `up`; returns their defaults, which `main` compares to tell the modes."""
+def add_up_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of faas-cli's `up`; giving any of them is what makes `up` the client."""
     group = parser.add_argument_group("faas-cli up (build, push, deploy a stack)")
-    before = {a.dest for a in parser._actions}
     add_stack(group)
     add_build_flags(group)
     group.add_argument("-g", "--gateway", help="gateway URL")
@@ -84,38 +69,6 @@ def add_up_arguments(parser: argparse.ArgumentParser) -> dict[str, Any]:
     ):
         group.add_argument(flag, **kwargs)
     parser.set_defaults(update=True, image=None, name=None, network="")
-    return {a.dest: a.default for a in parser._actions if a.dest not in before}
-
-
-def plan(stack: Stack, functions: list[Function], args: argparse.Namespace) -> list[Job]:
-    """Check every function and assemble its context; nothing is built yet."""
-    root = project_root()
-    jobs = []
-    flag_args = pairs(args.build_arg, "--build-arg")
-    for fn in functions:
-        if fn.skip_build:
-            continue
-        if fn.build_secrets:
-            # They need a BuildKit session, which the engine's plain build API lacks;
-            # building without them would fail later inside the Dockerfile, less clearly.
-            raise StackError(f"{fn.name}: build_secrets are not supported by faasbox's builder")
-        template = None if fn.lang == "dockerfile" else templates.find(fn.lang, root)
-        build_args = {**engine_build.proxy_build_args(), **fn.build_args, **flag_args}
-        if template is not None:
-            packages = template.packages_for([*fn.build_options, *args.build_option])
-            if packages:
-                build_args["ADDITIONAL_PACKAGE"] = packages
-        folder = contexts.assemble(fn, template, root, [*stack.copy, *args.copy_extra])
-        request = BuildRequest(
-            tag=image_name(fn.image, args.tag, root),
-            build_args=build_args,
-            labels=pairs(args.build_label, "--build-label"),
-            platform=args.platform or fn.platforms,
-            no_cache=args.no_cache,
-            pull=args.pull,
-        )
-        jobs.append(Job(fn, folder, request))
-    return jobs
 
 
 async def build_all(jobs: list[Job], parallel: int, console: Console) -> None:

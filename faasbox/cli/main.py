@@ -1,8 +1,8 @@
 """`faasbox` entry point: all error handling lives here, verbs are the happy path.
 
-`up` has two meanings, kept apart by one rule: with a stack file (`-f`) or any
-other client-only flag it is faas-cli's `up` (build, push, deploy); bare, it
-runs the server.
+`up` has two meanings, kept apart by one rule (`up_serves`): with a stack file
+(`-f`) or any other flag only faas-cli's `up` has it builds, pushes and deploys;
+with server flags alone, or none, it runs the server.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def _verb(
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(client_up: bool = True) -> argparse.ArgumentParser:
+    """Every verb; `client_up=False` leaves out the client flags of `up` (see `up_serves`)."""
     parser = argparse.ArgumentParser(
         prog="faasbox", description="OpenFaaS-compatible functions appliance and its CLI"
     )
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     up = verbs.add_parser("up", help="run the server; with -f: build, push and deploy a stack")
     server.add_arguments(up)
-    up.set_defaults(client_flags=build.add_up_arguments(up))
+    if client_up:
+        build.add_up_arguments(up)
     up.set_defaults(run=_up)
     _verb(verbs, "version", _version, lambda p: None, "print the version")
     _verb(verbs, "new", template.run_new, template.add_new_arguments, "create a function")
@@ -74,9 +76,18 @@ def _version(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def up_serves(argv: Sequence[str]) -> bool:
+    """Whether `faasbox up ...` is the server: yes unless it is given something only the
+    client understands (`-f`, `--remote`, `--skip-push`, `--build-arg`, ...), found as
+    what a parser without the client flags leaves over. A stack.yaml in the folder does
+    not count, so a bare `faasbox up` (the systemd unit, the image's CMD) always serves,
+    and `up --remote` (default stack file) is the client, as documented in docs/cli.md."""
+    _, client_only = build_parser(client_up=False).parse_known_args(argv)
+    return not client_only
+
+
 def _up(args: argparse.Namespace, console: Console) -> Any:
-    client = any(getattr(args, dest) != default for dest, default in args.client_flags.items())
-    return build.run_up(args, console) if client else server.run(args)
+    return server.run(args) if args.serves else build.run_up(args, console)
 
 
 def _first(exc: BaseException) -> BaseException:
@@ -87,8 +98,11 @@ def _first(exc: BaseException) -> BaseException:
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verb == "up":
+        args.serves = up_serves(argv)
     console = console or Console()
     if not getattr(args, "run", None):
         parser.print_help()

@@ -12,7 +12,7 @@ import gzip
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import orjson
 
@@ -20,9 +20,7 @@ from faasbox.builder import engine_build
 from faasbox.builder.errors import BuildFailed
 from faasbox.cli.console import Console
 from faasbox.cli.gateway_client import Gateway
-
-if TYPE_CHECKING:  # cli.build imports this module
-    from faasbox.cli.build import Job
+from faasbox.cli.plan import Job
 
 # Steps print nothing while they run; a slow compile on a Pi must not time out.
 _SILENCE = 3600.0

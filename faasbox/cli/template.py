@@ -13,11 +13,12 @@ from typing import Any
 import yaml
 
 from faasbox.builder import templates
-from faasbox.builder.stack import FUNCTION_NAME, find_stack, load_stack
+from faasbox.builder.stack import find_stack, load_stack
 from faasbox.cli.common import project_root
 from faasbox.cli.console import Console
 from faasbox.cli.errors import CliError
 from faasbox.cli.gateway_client import resolve_gateway
+from faasbox.deployment import InvalidRequest, check_name
 
 STORE_URL = "https://raw.githubusercontent.com/openfaas/store/master/templates.json"
 
@@ -62,8 +63,10 @@ def run_new(args: argparse.Namespace, console: Console) -> int:
         return 0
     if not args.name or not args.lang:
         raise CliError("give a function name and --lang (see `faasbox new --list`)")
-    if not FUNCTION_NAME.fullmatch(args.name):
-        raise CliError(f"invalid function name {args.name!r}: use lower-case letters, digits, -")
+    try:
+        check_name(args.name)
+    except InvalidRequest as exc:
+        raise CliError(str(exc)) from None
     template = templates.find("dockerfile" if args.lang == "Dockerfile" else args.lang, root)
     handler = root / args.name
     if handler.exists():
@@ -90,7 +93,8 @@ def run_new(args: argparse.Namespace, console: Console) -> int:
     function: dict[str, Any] = {
         "lang": template.path.name,
         "handler": f"./{args.name}",
-        "image": f"{prefix}{args.name}:latest",
+        # An image repository is lower-case only; the function name need not be.
+        "image": f"{prefix}{args.name.lower()}:latest",
     }
     document.setdefault("functions", {})[args.name] = function
     stack_path.write_text(yaml.safe_dump(document, sort_keys=False))

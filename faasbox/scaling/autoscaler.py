@@ -12,21 +12,14 @@ import contextlib
 import logging
 import time
 
-from faasbox.deployment import InvalidRequest
 from faasbox.engine.errors import EngineError
 from faasbox.functions import Function
+from faasbox.labels import InvalidLabel, ScalePolicy, scale_policy
 from faasbox.runtime import Runtime
 from faasbox.scaling.idler import Idler
 from faasbox.scaling.memory import MemoryWatch
 from faasbox.scaling.pauser import Pauser
-from faasbox.scaling.policy import (
-    Alert,
-    Policy,
-    RateAlert,
-    alert_replicas,
-    policy_from_labels,
-    target_replicas,
-)
+from faasbox.scaling.policy import Alert, RateAlert, alert_replicas, target_replicas
 from faasbox.scaling.scaler import Scaler
 from faasbox.scaling.window import Windows
 
@@ -83,11 +76,11 @@ class Autoscaler:
             except EngineError as exc:  # ApiError included
                 log.warning("[scale] %s: %s", function.name, exc)
 
-    def _policy(self, function: Function) -> Policy | None:
+    def _policy(self, function: Function) -> ScalePolicy | None:
         """The function's policy; labels set behind faasbox's back are reported once."""
         try:
-            policy = policy_from_labels(function.labels)
-        except InvalidRequest as exc:
+            policy = scale_policy(function.labels)
+        except InvalidLabel as exc:
             if self._refused.get(function.name) != function.labels:
                 self._refused[function.name] = function.labels
                 log.warning("[scale] %s not scaled: %s", function.name, exc)
@@ -95,7 +88,7 @@ class Autoscaler:
         self._refused.pop(function.name, None)
         return policy
 
-    async def _decide(self, function: Function, policy: Policy, now: float) -> None:
+    async def _decide(self, function: Function, policy: ScalePolicy, now: float) -> None:
         name, current = function.name, function.replicas
         alert = self._alerts.setdefault(
             name,

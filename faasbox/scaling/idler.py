@@ -12,10 +12,10 @@ afterwards wakes the function through the waker; nothing here needs to know abou
 from __future__ import annotations
 
 from faasbox.functions import Function
+from faasbox.labels import ScalePolicy
 from faasbox.metrics import Metrics
 from faasbox.scaling.memory import MemoryWatch
 from faasbox.scaling.pauser import Pauser
-from faasbox.scaling.policy import Policy
 from faasbox.scaling.scaler import Scaler
 from faasbox.scaling.window import Windows
 
@@ -40,7 +40,7 @@ class Idler:
         """Forget functions that are gone."""
         self._asleep &= names
 
-    async def check(self, function: Function, policy: Policy, now: float) -> None:
+    async def check(self, function: Function, policy: ScalePolicy, now: float) -> None:
         name = function.name
         if function.tier == "paused":
             self._asleep.add(name)

@@ -16,12 +16,11 @@ import contextlib
 import logging
 import time
 
-from faasbox.deployment import InvalidRequest
 from faasbox.engine.errors import EngineError, FunctionNotFound
 from faasbox.functions import Function, Replica
+from faasbox.labels import InvalidLabel, scale_policy
 from faasbox.runtime import Runtime
 from faasbox.scaling.pauser import Pauser
-from faasbox.scaling.policy import policy_from_labels
 from faasbox.scaling.scaler import Scaler
 
 log = logging.getLogger("faasbox.scaling")
@@ -114,8 +113,8 @@ class Waker:
                 woken = False
         elif tier == "zero":
             try:
-                replicas = policy_from_labels(function.labels).floor
-            except InvalidRequest:
+                replicas = scale_policy(function.labels).floor
+            except InvalidLabel:
                 replicas = 1  # labels set behind our back; waking still beats failing
             woken = await self._scaler.set(name, replicas, "wake", "request while at zero")
         else:

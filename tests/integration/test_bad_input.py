@@ -84,6 +84,8 @@ def test_func_c_is_a_valid_name(api: httpx.Client, probe: str) -> None:
         ({"labels": {"com.openfaas.scale.min": "5", "com.openfaas.scale.max": "2"}}, "above"),
         ({"labels": {"com.openfaas.scale.factor": "150"}}, "between 0 and 100"),
         ({"labels": {"com.openfaas.scale.target": "0"}}, "com.openfaas.scale.target"),
+        ({"labels": {"com.openfaas.scale.target": "+5"}}, "com.openfaas.scale.target"),
+        ({"labels": {"com.faasbox.scale.pause": "yes"}}, "com.faasbox.scale.pause"),
         ({"labels": {"com.openfaas.scale.zero-duration": "soon"}}, "zero-duration"),
         ({"secrets": ["../etc/passwd"]}, "secret name"),
     ],

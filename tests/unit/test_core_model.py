@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from faasbox.api.auth import Credentials, load_or_create
-from faasbox.config import ConfigError, from_env, parse_duration, parse_size
+from faasbox.config import ConfigError, from_env, parse_duration
 from faasbox.deployment import (
     InvalidRequest,
     memory_bytes,
@@ -20,6 +20,7 @@ from faasbox.deployment import (
 from faasbox.engine.images import registry_of, split_reference
 from faasbox.engine.logs import parse_line
 from faasbox.engine.spec import secret_ref, service_spec, status_fields
+from faasbox.sizes import parse_size
 
 
 @pytest.mark.parametrize(
@@ -36,13 +37,43 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
-def test_sizes() -> None:
-    assert parse_size("1024") == 1024
-    assert parse_size("64k") == 64 * 1024
-    assert parse_size("20MB") == 20 * 1024**2
-    assert parse_size("1Gi") == 1024**3
-    with pytest.raises(ConfigError):
-        parse_size("big")
+# Everything either grammar took before they became one (faasbox.sizes).
+SIZES = [
+    ("1024", 1024),
+    ("64k", 64 * 1024),
+    ("20MB", 20 * 1024**2),
+    ("1Gi", 1024**3),
+    (" 8 m ", 8 * 1024**2),
+    ("128M", 128 * 1024**2),
+    ("128m", 128 * 1024**2),
+    ("128Mi", 128 * 1024**2),
+    ("128MiB", 128 * 1024**2),
+    ("5Mi", 5 * 1024**2),
+    ("512m", 512 * 1024**2),
+    ("1G", 1024**3),
+    ("1g", 1024**3),
+    ("1.5g", 3 * 1024**3 // 2),
+    ("2t", 2 * 1024**4),
+    ("1P", 1024**5),
+    ("512", 512),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SIZES)
+def test_settings_and_memory_limits_read_sizes_alike(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+    assert memory_bytes(text) == expected
+    assert from_env({"FAASBOX_MAX_BODY_SIZE": text}).max_body_size == expected
+
+
+@pytest.mark.parametrize("text", ["big", "k", "1x", "-5m", "1 0m", "\u0661\u0662k", "9" * 400])
+def test_sizes_refused_alike(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not a size|too large"):
+        parse_size(text)
+    with pytest.raises(InvalidRequest, match=r"^memory "):
+        memory_bytes(text)
+    with pytest.raises(ConfigError, match="FAASBOX_ASYNC_MAX_BODY"):
+        from_env({"FAASBOX_ASYNC_MAX_BODY": text})
 
 
 def test_env_prefers_faasbox_names_and_accepts_openfaas_ones() -> None:
@@ -54,20 +85,6 @@ def test_env_prefers_faasbox_names_and_accepts_openfaas_ones() -> None:
     assert from_env({"basic_auth": "false"}).auth is False
     with pytest.raises(ConfigError, match="FAASBOX_PORT"):
         from_env({"FAASBOX_PORT": "eighty"})
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("128M", 128 * 1024**2),
-        ("128m", 128 * 1024**2),
-        ("5Mi", 5 * 1024**2),
-        ("1g", 1024**3),
-        ("512", 512),
-    ],
-)
-def test_memory_units(text: str, expected: int) -> None:
-    assert memory_bytes(text) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 // Create or update a function. Every field is checked here first, all at once, with
-// the same rules and words as the server (faasbox/deployment.py), so one Deploy shows
-// every problem and the first bad field gets the focus. The server checks again and
-// has the last word (an image it cannot find, a name already taken): its message is
-// shown next to the field it names.
+// the same rules and words as the server (faasbox/deployment.py, labels.py, sizes.py),
+// so one Deploy shows every problem and the first bad field gets the focus. The server
+// checks again and has the last word (an image it cannot find, a name already taken):
+// its message is shown next to the field it names.
 
 import { ApiError, deploy, getFunction, info, listSecrets, update } from "./api.js";
 import { formatPairs, h, parsePairs, toast } from "./dom.js";
@@ -27,7 +27,7 @@ const FIELD_OF = [
   [/^constraints/i, "constraints"],
 ];
 
-// The server's rules (faasbox/deployment.py), stated up front and checked here.
+// The server's rules (faasbox/deployment.py, labels.py, sizes.py), stated up front.
 const NAME_PATTERN = /^[a-zA-Z0-9](?:[-_]*[a-zA-Z0-9]+)*$/;
 const NAME_MAX = 63;
 const NAME_RULES = `Up to ${NAME_MAX} letters, digits, '-' and '_', starting and ending with a letter or digit.`;
