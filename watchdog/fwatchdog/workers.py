@@ -20,6 +20,7 @@ import errno
 import os
 import signal
 import socket
+import time
 
 from fwatchdog.children import Reaper, reap_exited
 from fwatchdog.config import Config, ConfigError
@@ -78,6 +79,7 @@ class Supervisor:
             else Limit(0)
         )
         self._workers: dict[int, int] = {}  # pid -> worker index
+        self._started: dict[int, float] = {}  # worker index -> when it was last started
         self._stopping = False
 
     def run(self) -> int:
@@ -116,6 +118,7 @@ class Supervisor:
                 started += len(more)
 
     def _start(self, index: int, ready_fd: int = -1, other_fd: int = -1) -> None:
+        self._started[index] = time.monotonic()
         pid = os.fork()
         if pid:
             self._workers[pid] = index
@@ -161,6 +164,8 @@ class Supervisor:
             self._limit.forget(index)
             if not self._stopping:
                 log(f"Worker {index} (pid {pid}) exited with status {code}; restarting it.")
+                if time.monotonic() - self._started[index] < 1:
+                    time.sleep(1)  # one that dies young would otherwise be forked in a loop
                 self._start(index)
 
     def _stop(self) -> None:
