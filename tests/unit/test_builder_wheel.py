@@ -7,6 +7,7 @@ build leaves nothing in the shared tree.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -85,7 +86,9 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
     probe = (
         "from faasbox.builder import resources, templates; from pathlib import Path; "
         "from faasbox.version import commit; "
+        "import hashlib; "
         "print(resources.builtin_templates()); print(resources.watchdog()); "
+        "print(hashlib.sha256(resources.watchdog_app()).hexdigest()); "
         "print(' '.join(templates.available(Path('.')))); print(commit())"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("FAASBOX_HOME", "PYTHONPATH")}
@@ -97,9 +100,11 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
         text=True,
         check=True,
     )
-    found_templates, found_watchdog, langs, commit = result.stdout.splitlines()
+    found_templates, found_watchdog, app, langs, commit = result.stdout.splitlines()
     assert found_templates == str(target / "faasbox" / "_templates")
     assert found_watchdog == str(target / "faasbox" / "_watchdog")
+    # The installed copy packs into the very bytes the checkout does: same image layer.
+    assert app == hashlib.sha256(resources.watchdog_app()).hexdigest()
     assert langs.split() == sorted(p.name for p in (REPO / "templates").iterdir())
     head = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
