@@ -40,7 +40,8 @@ from faasbox.api.errors import error, handle
 from faasbox.config import Settings
 from faasbox.engine.client import Engine
 from faasbox.engine.errors import EngineError
-from faasbox.functions import FunctionsView
+from faasbox.functions.sync import FunctionsSync
+from faasbox.functions.view import FunctionsView
 from faasbox.gateway.proxy import Gateway
 from faasbox.metrics import CONTENT_TYPE, Metrics
 from faasbox.queue.accept import PREFIX as ASYNC_PREFIX
@@ -166,11 +167,12 @@ class Faasbox:
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         settings, engine = self.settings, self.engine
-        view = FunctionsView(engine, self.network_id, settings.namespace)
-        await view.start()
+        view = FunctionsView()
+        functions_sync = FunctionsSync(engine, self.network_id, settings.namespace, view)
+        await functions_sync.start()
         metrics_ = Metrics()
         metrics_.replicas = lambda: {f.name: f.replicas for f in view.all()}
-        runtime = Runtime(settings, engine, self.network_id, view, metrics_)
+        runtime = Runtime(settings, engine, self.network_id, view, functions_sync, metrics_)
         app.state.runtime = runtime
         app.state.scaling = scaling = Scaling(runtime)
         self.gateway = Gateway(runtime, scaling.waker if settings.scale_from_zero else None)
@@ -197,7 +199,7 @@ class Faasbox:
             await scaling.stop()
             await self.gateway.stop()
             self.gateway = None
-            await view.stop()
+            await functions_sync.stop()
 
     async def _start_queue(self, runtime: Runtime) -> tuple[Queue, Dispatcher, Callbacks]:
         """The async queue, its workers and the entry that fills it. Workers deliver through

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from faasbox.config import Settings
 from faasbox.engine.client import Engine
-from faasbox.functions import FunctionsView
+from faasbox.functions.sync import FunctionsSync
+from faasbox.functions.view import FunctionsView
 from faasbox.metrics import Metrics
 
 
@@ -16,4 +17,5 @@ class Runtime:
     engine: Engine
     network_id: str
     functions: FunctionsView
+    functions_sync: FunctionsSync  # to re-read a function at once after changing it
     metrics: Metrics

@@ -5,7 +5,7 @@
 
 Debian's docker.io 20.10 has BuildKit but no multi-platform builder, so each platform
 is one `docker build --platform` (foreign ones through qemu binfmt) with the CLI's own
-builder code (faasbox.builder.multiarch). Bases are made from Debian packages
+builder code (faasbox.engine.multiarch). Bases are made from Debian packages
 (scripts/offline-base.sh) unless --official-bases. The Python wheels every platform
 needs are fetched on this host with pip into .wheels/<machine>/ of the build context,
 so the image build needs no index; what PyPI has no wheel for (uvloop, httptools and
@@ -33,9 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from faasbox.builder import multiarch  # noqa: E402
-from faasbox.builder.engine_build import BuildRequest  # noqa: E402
-from faasbox.builder.errors import BuildFailed  # noqa: E402
+from faasbox.engine import multiarch  # noqa: E402
+from faasbox.engine.build import BuildRequest  # noqa: E402
+from faasbox.engine.errors import BuildFailed  # noqa: E402
 
 DOCKERFILE = REPO / "Dockerfile.multiarch"
 WHEELS = REPO / ".wheels"

@@ -28,12 +28,13 @@ from starlette.responses import Response, StreamingResponse
 
 from faasbox.api.errors import error
 from faasbox.api.runtime import runtime
-from faasbox.builder import archive, engine_build
-from faasbox.builder.engine_build import BuildRequest
-from faasbox.builder.errors import ArchiveTooLarge, BuildFailed, ContextError
+from faasbox.builder import archive
+from faasbox.builder.errors import ArchiveTooLarge, ContextError
 from faasbox.deployment import InvalidRequest, check_image
+from faasbox.engine import build as engine_build
+from faasbox.engine.build import BuildRequest
 from faasbox.engine.client import Engine
-from faasbox.engine.errors import EngineError
+from faasbox.engine.errors import BuildFailed, EngineError
 
 log = logging.getLogger("faasbox.api")
 

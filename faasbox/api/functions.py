@@ -61,7 +61,7 @@ async def _apply(request: Request, action: Callable[..., Awaitable[None]]) -> Re
         instance=rt.settings.network,
         pull_timeout=rt.settings.image_pull_timeout,
     )
-    await rt.functions.sync(deployment.service)
+    await rt.functions_sync.sync(deployment.service)
     return Response(status_code=202)
 
 
@@ -76,6 +76,6 @@ async def delete(request: Request) -> Response:
         raise InvalidRequest("namespace must be a string")
     check_namespace(namespace, rt.settings.namespace)
     await services.remove(rt.engine, name, rt.network_id)
-    await rt.functions.sync(name)
+    await rt.functions_sync.sync(name)
     rt.metrics.forget(name)
     return Response(status_code=202)

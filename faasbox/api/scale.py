@@ -26,5 +26,5 @@ async def scale(request: Request) -> Response:
         raise InvalidRequest(f"replicas must be between 0 and {MAX_REPLICAS}")
     check_namespace(body.get("namespace") or "", rt.settings.namespace)
     await services.scale(rt.engine, name, rt.network_id, replicas)
-    await rt.functions.sync(name)
+    await rt.functions_sync.sync(name)
     return Response(status_code=202)

@@ -1,4 +1,5 @@
-"""Uploaded build contexts: size caps and the member checks that make an upload safe to build.
+"""Build contexts as tars: packing a local one, and the size caps and member checks that
+make an uploaded one safe to build.
 
 The build endpoint accepts a tar from anyone holding the gateway's credentials
 and hands it to the engine, which unpacks it on the device. The engine keeps
@@ -16,6 +17,7 @@ import posixpath
 import tarfile
 import tempfile
 import zlib
+from pathlib import Path
 from typing import IO
 
 from faasbox.builder.errors import ArchiveTooLarge, ContextError
@@ -27,6 +29,17 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def spool() -> IO[bytes]:
     """Where an upload lands: memory while small, a temp file past 8 MiB."""
     return tempfile.SpooledTemporaryFile(max_size=8 << 20)
+
+
+def tar_context(folder: Path) -> IO[bytes]:
+    """The context as a tar in a spool (spilled to disk, never all in memory); the caller
+    closes it."""
+    packed = spool()
+    with tarfile.open(fileobj=packed, mode="w") as tar:
+        for path in sorted(folder.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
+    packed.seek(0)
+    return packed
 
 
 def plain_tar(upload: IO[bytes], limit: int) -> IO[bytes]:

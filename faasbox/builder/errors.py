@@ -17,13 +17,5 @@ class ContextError(BuilderError):
     """A handler folder or an uploaded archive cannot become a build context."""
 
 
-class BuildFailed(BuilderError):
-    """The engine ran the build and a step failed; `output` holds that step's last lines."""
-
-    def __init__(self, message: str, output: str = "") -> None:
-        super().__init__(message)
-        self.output = output
-
-
 class ArchiveTooLarge(ContextError):
     """An uploaded build context, packed or unpacked, is past the server's size cap."""

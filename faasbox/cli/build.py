@@ -11,14 +11,17 @@ import argparse
 import asyncio
 import os
 
-from faasbox.builder import engine_build, images, multiarch
+from faasbox.builder import archive
 from faasbox.builder.naming import image_name
 from faasbox.builder.stack import Function
 from faasbox.cli import deploy, remote
 from faasbox.cli.common import add_stack, project_root, selected
 from faasbox.cli.console import Console
 from faasbox.cli.plan import Job, plan
+from faasbox.engine import build as engine_build
+from faasbox.engine import multiarch
 from faasbox.engine.client import Engine
+from faasbox.engine.push import push
 
 
 def add_build_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -82,7 +85,7 @@ async def build_all(jobs: list[Job], parallel: int, console: Console) -> None:
             if "," in job.request.platform:
                 await multiarch.build(job.folder, job.request, console.progress)
             else:
-                with engine_build.tar_context(job.folder) as tar:
+                with archive.tar_context(job.folder) as tar:
                     await engine_build.build(
                         engine, tar, job.request, lambda s: console.progress(f"[{name}] {s}")
                     )
@@ -113,7 +116,7 @@ async def push_all(functions: list[Function], args: argparse.Namespace, console:
         for fn in functions:
             tag = image_name(fn.image, args.tag, project_root())
             console.info(f"[{fn.name}] pushing {tag}")
-            await images.push(engine, tag, console.progress)
+            await push(engine, tag, console.progress)
             console.print(f"Image: {tag} pushed.")
     finally:
         await engine.close()

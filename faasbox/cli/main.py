@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from faasbox import __version__
-from faasbox.builder.errors import BuilderError, BuildFailed
+from faasbox.builder.errors import BuilderError
 from faasbox.cli import build, deploy, functions, invoke, login, logs, secret, server, template
 from faasbox.cli.console import Console
 from faasbox.cli.errors import CliError
 from faasbox.config import ConfigError
-from faasbox.engine.errors import EngineError
+from faasbox.engine.errors import BuildFailed, EngineError
 from faasbox.version import commit
 
 Verb = Callable[[argparse.Namespace, Console], Any]

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faasbox.builder import context as contexts
-from faasbox.builder import engine_build, templates
-from faasbox.builder.engine_build import BuildRequest
+from faasbox.builder import templates
 from faasbox.builder.errors import StackError
 from faasbox.builder.naming import image_name
 from faasbox.builder.stack import Function, Stack
 from faasbox.cli.common import pairs, project_root
+from faasbox.engine import build as engine_build
+from faasbox.engine.build import BuildRequest
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import IO, Any
 
 import orjson
 
-from faasbox.builder import engine_build
-from faasbox.builder.errors import BuildFailed
+from faasbox.builder import archive
 from faasbox.cli.console import Console
 from faasbox.cli.gateway_client import Gateway
 from faasbox.cli.plan import Job
+from faasbox.engine.errors import BuildFailed
 
 # Steps print nothing while they run; a slow compile on a Pi must not time out.
 _SILENCE = 3600.0
@@ -73,9 +73,9 @@ def _packed(folder: Path) -> IO[bytes]:
     """A real file, so the upload carries a Content-Length the gateway can refuse early."""
     packed = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
     with (
-        engine_build.tar_context(folder) as tar,
+        archive.tar_context(folder) as tar,
         gzip.GzipFile(fileobj=packed, mode="wb", compresslevel=6) as zipped,
     ):
-        shutil.copyfileobj(tar, zipped, engine_build.CHUNK)
+        shutil.copyfileobj(tar, zipped, archive.CHUNK)
     packed.seek(0)
     return packed

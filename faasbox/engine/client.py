@@ -1,8 +1,12 @@
 """A thin door to the Docker Engine API.
 
-aiodocker gives the transport (unix socket, tcp, TLS from DOCKER_* variables);
-this wrapper gives the rest of `engine/` one way to call the raw API and one
-set of errors, so no other module imports aiodocker or aiohttp.
+aiodocker gives the transport (unix socket, tcp, TLS from DOCKER_* variables)
+through its public surface only: the `session` it builds for the engine's
+address, `docker_host` (the URL base for that session), `version()` (which
+settles `api_version`) and `utils.httpize` (Docker's query-string encoding).
+Requests go through that session here, so the raw API is reached without
+aiodocker's private `_query`. This wrapper gives the rest of `engine/` one way
+to call the raw API and one set of errors, so no other module imports aiodocker.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from typing import Any
 import aiodocker
 import aiohttp
 import orjson
+from aiodocker.utils import httpize
 
 from faasbox.engine.errors import EngineError, EngineUnavailable
 
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _CONNECTION_ERROR = 900  # aiodocker's status for "could not connect"
+_JSON = "application/json"
 
 
 async def json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
@@ -43,6 +49,7 @@ class Engine:
     def __init__(self, docker_host: str | None = None) -> None:
         self._url = docker_host
         self._docker: aiodocker.Docker | None = None
+        self._versioned: str | None = None
 
     def _client(self) -> aiodocker.Docker:
         if self._docker is None:
@@ -56,6 +63,7 @@ class Engine:
         if self._docker is not None:
             await self._docker.close()
             self._docker = None
+            self._versioned = None
 
     async def call(
         self,
@@ -91,11 +99,20 @@ class Engine:
             total=timeout, sock_connect=5.0 if timeout is None else None
         )
         try:
-            async with self._client()._query(
-                path, method, params=params, data=data, headers=headers, timeout=client_timeout
+            docker, base = await self._base()
+            request_headers = {"Content-Type": _JSON, **(headers or {})}
+            async with docker.session.request(
+                method,
+                f"{base}/{path}",
+                params=httpize(params),
+                data=data,
+                headers=request_headers,
+                timeout=client_timeout,
             ) as response:
-                # aiodocker leaves the response to us: released here, a stream whose
-                # reader stopped early (a caller hung up) closes its engine connection.
+                if response.status >= 400:
+                    raise _api_error(response.status, response.content_type, await response.read())
+                # A stream whose reader stopped early (a caller hung up) is released here,
+                # which closes its engine connection.
                 try:
                     yield response
                 finally:
@@ -104,9 +121,28 @@ class Engine:
             if exc.status == _CONNECTION_ERROR:
                 raise EngineUnavailable(f"Docker Engine is not reachable: {exc.message}") from None
             raise ApiError(exc.status, exc.message) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise EngineUnavailable(f"Docker Engine is not reachable: {exc}") from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise EngineUnavailable(f"lost the connection to Docker Engine: {exc}") from None
         except TimeoutError:
             raise EngineUnavailable(
                 f"Docker Engine did not answer {method} {path} in time"
             ) from None
+
+    async def _base(self) -> tuple[aiodocker.Docker, str]:
+        """The client and the versioned URL base; the first call settles the API version
+        with the engine (`version()` does that in aiodocker, once)."""
+        docker = self._client()
+        if self._versioned is None:
+            await docker.version()
+            self._versioned = f"{docker.docker_host}/{docker.api_version}"
+        return docker, self._versioned
+
+
+def _api_error(status: int, content_type: str, body: bytes) -> ApiError:
+    """Docker's error answer: `{"message": ...}` as JSON, or plain text from a proxy."""
+    text = body.decode("utf8", errors="replace")
+    if content_type == _JSON:
+        return ApiError(status, str(orjson.loads(body).get("message", text)))
+    return ApiError(status, text)

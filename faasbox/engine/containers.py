@@ -1,4 +1,5 @@
-"""Freezing and thawing task containers (cgroup freezer), and finding the frozen ones.
+"""Task containers: freezing and thawing them (cgroup freezer), finding the frozen ones,
+and a container's address where Swarm's task leaves it out.
 
 Swarm knows nothing of pausing: a paused task stays "running" in the task list and
 its container keeps its memory, address and open sockets. Only the container's own
@@ -21,6 +22,18 @@ async def paused(engine: Engine, service_id: str) -> set[str]:
     filters = orjson.dumps({"label": [f"{_SERVICE_ID}={service_id}"], "status": ["paused"]})
     found = await engine.call("GET", "containers/json", params={"filters": filters.decode()})
     return {str(c["Id"]) for c in found}
+
+
+async def address(engine: Engine, container_id: str, network_id: str) -> str:
+    """The container's IP on the network; "" when it is gone or not attached (yet)."""
+    try:
+        container = await engine.call("GET", f"containers/{container_id}/json")
+    except ApiError:
+        return ""
+    for network in (container["NetworkSettings"].get("Networks") or {}).values():
+        if network.get("NetworkID") == network_id and network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return ""
 
 
 async def pause(engine: Engine, container_id: str) -> bool:

@@ -44,3 +44,13 @@ class MissingSecrets(EngineError):
 class CannotPause(EngineError):
     """The engine failed to freeze or thaw a running container: pausing is not available
     here (rootless engine, no cgroup freezer), so idle functions go to zero instead."""
+
+
+class BuildFailed(EngineError):
+    """The engine ran a build (or a push) and a step failed; `output` holds that step's
+    last lines. Raised here, where the engine's answers are read, rather than by the
+    builder, which only makes contexts."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output

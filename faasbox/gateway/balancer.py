@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from faasbox.config import ConfigError, parse_duration
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 
 # After a failed connect, the replica is skipped while others can serve, for this long.
 FAILED_PAUSE = 2.0

@@ -13,6 +13,16 @@ written to a replica once; it is written again only when it was idempotent, sent
 whole on a kept connection, and the replica closed that connection without a byte
 of answer (it had timed the connection out just then). A caller that hangs up
 closes the replica connection at once, which is what stops a fork-mode child.
+
+Why one module of about 500 lines: nearly all of it is `Call`, one state machine
+whose transitions (caller's body, replica claim, send, answer, loss, retry, refusal,
+deadline, finish) read and set the same slotted fields; both protocols call into it
+and each transition can end in any other. Split over modules (mixins, or helpers that
+take the call), a reader would have to hold several files to follow one call, and the
+invariants (a replica claimed once and given back once, one answer per call) would no
+longer sit next to every place that must keep them. What is not the state machine is
+already elsewhere: head rewriting in `headers.py`, replica choice in `balancer.py`,
+connections in `pool.py` and `upstream.py`.
 """
 
 from __future__ import annotations

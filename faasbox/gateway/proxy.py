@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.gateway.balancer import Balancer
 from faasbox.gateway.call import Call, Caller
 from faasbox.gateway.pool import Pool

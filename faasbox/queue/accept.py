@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from faasbox.functions import FunctionsView
+from faasbox.functions.view import FunctionsView
 from faasbox.metrics import Metrics
 from faasbox.queue.call import Call, CallTooLarge, QueueFull
 from faasbox.queue.dispatcher import Dispatcher

@@ -19,7 +19,7 @@ import time
 import aiohttp
 from yarl import URL
 
-from faasbox.functions import Function, FunctionsView
+from faasbox.functions.view import Function, FunctionsView
 from faasbox.metrics import Metrics
 from faasbox.queue.call import Lease, Outcome
 from faasbox.queue.callbacks import Callbacks

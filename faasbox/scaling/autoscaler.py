@@ -13,7 +13,7 @@ import logging
 import time
 
 from faasbox.engine.errors import EngineError
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.labels import InvalidLabel, ScalePolicy, scale_policy
 from faasbox.runtime import Runtime
 from faasbox.scaling.idler import Idler

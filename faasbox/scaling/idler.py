@@ -11,7 +11,7 @@ afterwards wakes the function through the waker; nothing here needs to know abou
 
 from __future__ import annotations
 
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.labels import ScalePolicy
 from faasbox.metrics import Metrics
 from faasbox.scaling.memory import MemoryWatch

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 from faasbox.engine import containers
 from faasbox.engine.errors import CannotPause, EngineError
-from faasbox.functions import Function, Replica
+from faasbox.functions.view import Function, Replica
 from faasbox.runtime import Runtime
 
 log = logging.getLogger("faasbox.scaling")
@@ -57,7 +57,7 @@ class Pauser:
                 return False
             finally:
                 view.release(held)
-                await view.sync(name)
+                await self._runtime.functions_sync.sync(name)
         if not frozen:
             return False
         log.info("[scale] %s paused %d replica(s): %s", name, len(frozen), why)
@@ -99,7 +99,7 @@ class Pauser:
                 for replica in function.paused:
                     if await containers.unpause(self._runtime.engine, replica.container_id):
                         view.thawed(name, replica)
-                await view.sync(name)
+                await self._runtime.functions_sync.sync(name)
             except EngineError as exc:
                 log.warning("[scale] %s: could not unpause: %s", name, exc)
 

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 
 from faasbox.engine import services
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.runtime import Runtime
 from faasbox.scaling.pauser import Pauser
 
@@ -47,7 +47,7 @@ class Scaler:
             self._ours[name] = replicas
             log.info("[scale] %s %d->%d: %s", name, function.replicas, replicas, why)
             rt.metrics.scale_decisions[name, reason] += 1
-            await rt.functions.sync(name)
+            await rt.functions_sync.sync(name)
         return True
 
     def held(self, name: str, now: float) -> bool:

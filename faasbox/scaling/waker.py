@@ -17,7 +17,7 @@ import logging
 import time
 
 from faasbox.engine.errors import EngineError, FunctionNotFound
-from faasbox.functions import Function, Replica
+from faasbox.functions.view import Function, Replica
 from faasbox.labels import InvalidLabel, scale_policy
 from faasbox.runtime import Runtime
 from faasbox.scaling.pauser import Pauser
@@ -141,7 +141,7 @@ class Waker:
                         return promoted
             if not function.endpoints and time.monotonic() - last_sync >= _RESYNC:
                 # Engine events for a new task can lag its start; don't wait on them alone.
-                await view.sync(name)
+                await self._runtime.functions_sync.sync(name)
                 last_sync = time.monotonic()
             changed.clear()
             with contextlib.suppress(TimeoutError):

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from faasbox.builder.multiarch import arch_tag
+from faasbox.engine.multiarch import arch_tag
 from tests.e2e.test_cli_multiarch import qemu  # noqa: F401 - the binfmt fixture
 from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, image_exists, unique
 from tests.support.server import free_port

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from faasbox.builder.errors import StackError, TemplateError
-from faasbox.builder.multiarch import insecure_flag
 from faasbox.builder.stack import parse_stack
 from faasbox.builder.templates import pull
+from faasbox.engine.multiarch import insecure_flag
 from tests.security.conftest import container_of
 from tests.support.api import deploy, remove, wait_for
 from tests.support.engine import docker, unique

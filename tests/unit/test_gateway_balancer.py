@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from faasbox.functions import Function, Replica
+from faasbox.functions.view import Function, Replica
 from faasbox.gateway.balancer import Balancer, Route
 
 

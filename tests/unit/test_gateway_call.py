@@ -15,7 +15,7 @@ import pytest
 
 from faasbox.config import Settings
 from faasbox.engine.errors import EngineUnavailable, FunctionNotFound
-from faasbox.functions import Function
+from faasbox.functions.view import Function
 from faasbox.gateway.proxy import Gateway
 from faasbox.metrics import Metrics
 from faasbox.runtime import Runtime

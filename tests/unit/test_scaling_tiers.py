@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from faasbox.functions import Function, Replica
+from faasbox.functions.view import Function, Replica
 from faasbox.scaling.memory import MemoryWatch, available_share
 
 _ONE = (Replica("t1", "10.0.0.2", True, "c1"),)

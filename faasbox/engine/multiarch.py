@@ -7,6 +7,10 @@ each as `<tag>-<os>-<arch>[-<variant>]`, then assembles and pushes a manifest
 list under the tag. `docker manifest` is told `--insecure` (plain HTTP, no certificate
 check) only for a registry on loopback or one the engine itself is configured to treat
 as insecure (`insecure-registries` in daemon.json); any other registry gets TLS.
+
+This is the one module that drives the `docker` command rather than the API: buildx,
+`build --platform` through BuildKit and `docker manifest` have no Engine 20.10 API.
+It lives in `engine/` so that talking to Docker, by socket or by CLI, stays there.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from pathlib import Path
 
 import orjson
 
-from faasbox.builder.engine_build import BuildRequest
-from faasbox.builder.errors import BuildFailed
+from faasbox.engine.build import BuildRequest
+from faasbox.engine.errors import BuildFailed
 
 DOCKER = (
     "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else (shutil.which("docker") or "docker")

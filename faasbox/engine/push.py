@@ -6,21 +6,21 @@ import base64
 from collections.abc import Callable
 from urllib.parse import quote
 
-from faasbox.builder.errors import BuildFailed
-from faasbox.builder.naming import split_tag
 from faasbox.engine.client import ApiError, Engine, json_lines
+from faasbox.engine.errors import BuildFailed
+from faasbox.engine.images import split_reference
 
 # The engine wants an X-Registry-Auth header even for registries without auth.
 _NO_AUTH = base64.urlsafe_b64encode(b"{}").decode()
 
 
 async def push(engine: Engine, image: str, progress: Callable[[str], None]) -> None:
-    repo, tag = split_tag(image)
+    repo, tag = split_reference(image)
     try:
         async with engine.stream(
             "POST",
             f"images/{quote(repo, safe='/:')}/push",
-            params={"tag": tag or "latest"},
+            params={"tag": tag},
             headers={"X-Registry-Auth": _NO_AUTH},
             timeout=None,
         ) as response:

@@ -1,9 +1,10 @@
-"""The in-memory view of functions and their ready replicas.
+"""The loop that keeps the functions view (`functions/view.py`) current from the engine.
 
 Fed by the engine's events, so the API, the gateway, the scaler and the UI read
 functions without calling Docker. Swarm stays the source of truth: the view is
 rebuilt whole on start, after the engine comes back, and every few seconds as
-a safety net, and one service is re-read whenever an event names it.
+a safety net, and one service is re-read whenever an event names it. New running
+replicas are probed here before the view lets calls reach them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from faasbox.engine import containers, services
@@ -21,6 +20,7 @@ from faasbox.engine.client import ApiError, Engine
 from faasbox.engine.errors import EngineUnavailable, FunctionNotFound
 from faasbox.engine.events import service_changes
 from faasbox.engine.spec import replicas_of, status_fields
+from faasbox.functions.view import Function, FunctionsView, Observed, Replica
 
 log = logging.getLogger("faasbox.functions")
 
@@ -37,98 +37,33 @@ _RESYNC_EVERY = 15.0
 _SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 
 
-@dataclass(frozen=True)
-class Replica:
-    """A task that can take requests: running, wanted running, with an address."""
+class FunctionsSync:
+    """Reads the engine into a FunctionsView: whole on start, then as events name services."""
 
-    task_id: str
-    address: str
-    up_to_date: bool
-    container_id: str = ""
-
-
-@dataclass
-class Function:
-    name: str
-    service_id: str
-    version: int
-    status: dict[str, Any]
-    replicas: int
-    endpoints: tuple[Replica, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
-    # Started containers whose image healthcheck has not passed yet: Swarm keeps such a
-    # task "starting" until the first check (3 s and more), so the waker probes these
-    # itself and promotes the first that answers.
-    starting: tuple[Replica, ...] = ()
-    # Running tasks whose container is frozen (or being frozen): never balanced over
-    # until the waker thaws one.
-    paused: tuple[Replica, ...] = ()
-
-    @property
-    def tier(self) -> str:
-        """How far asleep: "zero" (no replicas wanted), "paused" (every replica frozen)
-        or "running"."""
-        if self.replicas == 0:
-            return "zero"
-        if self.paused and not self.endpoints:
-            return "paused"
-        return "running"
-
-    @property
-    def available_replicas(self) -> int:
-        """OpenFaaS's availableReplicas: running tasks of the current spec."""
-        return sum(1 for r in self.endpoints if r.up_to_date)
-
-    def to_json(self, invocations: float = 0.0) -> dict[str, Any]:
-        return {
-            **self.status,
-            "replicas": self.replicas,
-            "availableReplicas": self.available_replicas,
-            "invocationCount": invocations,
-            # Namespaced, so OpenFaaS clients (which ignore unknown keys) never clash with it.
-            "faasbox": {"tier": self.tier},
-        }
-
-
-Listener = Callable[[str, Function | None], None]
-
-
-class FunctionsView:
-    """name -> Function, kept current from the engine."""
-
-    def __init__(self, engine: Engine, network_id: str, namespace: str) -> None:
+    def __init__(
+        self, engine: Engine, network_id: str, namespace: str, view: FunctionsView
+    ) -> None:
         self._engine = engine
         self._network_id = network_id
         self._namespace = namespace
-        self._functions: dict[str, Function] = {}
+        self._view = view
         self._addresses: dict[str, str] = {}  # container id -> IP on our network
-        self._listeners: list[Listener] = []
         self._settling: dict[str, asyncio.Task[None]] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Task ids proven to answer /_/health (or running when the view was first read).
-        self._promoted: set[str] = set()
         self._probes: dict[str, asyncio.Task[None]] = {}
-        self._held: set[str] = set()  # task ids out of rotation while being paused
-        # Docker announces a thaw (and lists the container as running) a moment after it
-        # is done, so a read begun before a thaw of ours is not believed about that task.
-        self._thaws = 0
-        self._thawed: dict[str, int] = {}  # task id -> number of the thaw that woke it
         self._dirty: set[str] = set()
         self._recheck: set[str] = set()  # named by events the engine's listings lag behind
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.engine_up = False
 
-    # reading ---------------------------------------------------------------
-    def get(self, name: str) -> Function | None:
-        return self._functions.get(name)
+    @property
+    def engine_up(self) -> bool:
+        """Kept on the view, where the API reads it; this loop is what knows it."""
+        return self._view.engine_up
 
-    def all(self) -> list[Function]:
-        return sorted(self._functions.values(), key=lambda f: f.name)
-
-    def listen(self, listener: Listener) -> None:
-        """Called with (name, Function or None when removed) after every change."""
-        self._listeners.append(listener)
+    @engine_up.setter
+    def engine_up(self, up: bool) -> None:
+        self._view.engine_up = up
 
     # lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
@@ -157,10 +92,10 @@ class FunctionsView:
         listed = {s["Spec"]["Name"]: s for s in found}
         for name, service in listed.items():
             async with self._locks[name]:
-                known = self._functions.get(name)
+                known = self._view.get(name)
                 if known is None or known.version <= service["Version"]["Index"]:
                     await self._sync_service(service)
-        for name in set(self._functions) - set(listed):
+        for name in {f.name for f in self._view.all()} - set(listed):
             await self.sync(name)
 
     async def sync(self, name: str) -> None:
@@ -175,7 +110,7 @@ class FunctionsView:
             try:
                 service = await services.inspect_function(self._engine, name, self._network_id)
             except FunctionNotFound:
-                self._set(name, None)
+                self._view.drop(name)
                 return False
             return await self._sync_service(service)
 
@@ -198,9 +133,10 @@ class FunctionsView:
             t["ID"] for t in await services.list_tasks(self._engine, service["ID"], up_to_date=True)
         }
         running = any(t["Status"]["State"] == "running" for t in tasks)
-        thaws_before = self._thaws
+        thaws_before = self._view.thaws
         frozen = await containers.paused(self._engine, service["ID"]) if running else set()
-        endpoints, starting, paused = [], [], []
+        live: list[Observed] = []
+        gone: set[str] = set()
         unsettled = False
         for task in tasks:
             state = task["Status"]["State"]
@@ -210,59 +146,28 @@ class FunctionsView:
             if state == "running" and desired != "running":
                 unsettled = True
             if state not in ("running", "starting") or desired != "running":
-                for table in (self._promoted, self._held):
-                    table.discard(task["ID"])
-                self._thawed.pop(task["ID"], None)
+                gone.add(task["ID"])
                 continue
             address = await self._address(task)
             if not address:
                 continue
             container_id = (task["Status"].get("ContainerStatus") or {}).get("ContainerID", "")
             replica = Replica(task["ID"], address, task["ID"] in current, container_id)
-            thawed_since = self._thawed.get(task["ID"], 0) > thaws_before
-            if not thawed_since:
-                self._thawed.pop(task["ID"], None)  # this read is newer than the thaw
-            if state == "running" and not self.engine_up:
-                self._promoted.add(task["ID"])  # serving already: no one waits on a probe
-            if task["ID"] in self._held or (container_id in frozen and not thawed_since):
-                paused.append(replica)
-            elif task["ID"] in self._promoted:
-                endpoints.append(replica)
-            else:
-                starting.append(replica)
-                if state == "running":
-                    self._probe_later(name, replica)
-        if sum(1 for e in (*endpoints, *paused) if e.up_to_date) != replicas_of(service):
-            unsettled = True
-        labels = dict(service["Spec"].get("Labels") or {})
+            live.append(Observed(replica, state == "running", container_id in frozen))
         function = Function(
             name=name,
             service_id=service["ID"],
             version=service["Version"]["Index"],
             status=status_fields(service, self._namespace),
             replicas=replicas_of(service),
-            endpoints=tuple(sorted(endpoints, key=lambda r: r.task_id)),
-            labels=labels,
-            starting=tuple(starting),
-            paused=tuple(paused),
+            labels=dict(service["Spec"].get("Labels") or {}),
         )
-        self._set(name, function)
-        return unsettled
-
-    def promote(self, name: str, replica: Replica) -> Function | None:
-        """Count a starting replica as ready because its /_/health answered; Swarm will say
-        the same once the image's healthcheck has run."""
-        function = self._functions.get(name)
-        if function is None or replica not in function.starting:
-            return function
-        self._promoted.add(replica.task_id)
-        function = replace(
-            function,
-            endpoints=tuple(sorted((*function.endpoints, replica), key=lambda r: r.task_id)),
-            starting=tuple(r for r in function.starting if r != replica),
-        )
-        self._set(name, function)
-        return function
+        function = self._view.observe(function, live, gone, thaws_before)
+        for seen in live:
+            if seen.running and seen.replica in function.starting:
+                self._probe_later(name, seen.replica)
+        placed = sum(1 for e in (*function.endpoints, *function.paused) if e.up_to_date)
+        return unsettled or placed != function.replicas
 
     def _probe_later(self, name: str, replica: Replica) -> None:
         if replica.task_id not in self._probes:
@@ -278,49 +183,14 @@ class FunctionsView:
                 if await healthy(replica) or (
                     attempt >= _REFUSED_FOR and await _refuses(replica.address)
                 ):
-                    self.promote(name, replica)
+                    self._view.promote(name, replica)
                     return
                 await asyncio.sleep(_PROBE_EVERY)
-                function = self._functions.get(name)
+                function = self._view.get(name)
                 if function is None or replica not in function.starting:
                     return
         finally:
             self._probes.pop(replica.task_id, None)
-
-    def hold(self, name: str) -> tuple[Replica, ...]:
-        """Take every ready replica out of rotation before it is paused, so no request is
-        sent to a container about to freeze; reads of the engine keep them out until
-        `release`. Returns the replicas held."""
-        function = self._functions.get(name)
-        if function is None or not function.endpoints:
-            return ()
-        self._held.update(r.task_id for r in function.endpoints)
-        self._set(
-            name,
-            replace(function, endpoints=(), paused=(*function.paused, *function.endpoints)),
-        )
-        return function.endpoints
-
-    def release(self, replicas: tuple[Replica, ...]) -> None:
-        """End a hold; the next read of the service says whether they are paused."""
-        self._held.difference_update(r.task_id for r in replicas)
-
-    def thawed(self, name: str, replica: Replica) -> Function | None:
-        """Count a paused replica as ready again because it was just unpaused; a read of
-        the engine begun before the unpause cannot put it back."""
-        function = self._functions.get(name)
-        if function is None or replica not in function.paused:
-            return function
-        self._thaws += 1
-        self._thawed[replica.task_id] = self._thaws
-        self._held.discard(replica.task_id)
-        function = replace(
-            function,
-            endpoints=tuple(sorted((*function.endpoints, replica), key=lambda r: r.task_id)),
-            paused=tuple(r for r in function.paused if r != replica),
-        )
-        self._set(name, function)
-        return function
 
     async def _address(self, task: dict[str, Any]) -> str:
         """The task's IP on our network: in the task on overlays, in the container on bridges
@@ -332,23 +202,10 @@ class FunctionsView:
         if not container_id:
             return ""
         if container_id not in self._addresses:
-            try:
-                container = await self._engine.call("GET", f"containers/{container_id}/json")
-            except ApiError:
-                return ""
-            for network in (container["NetworkSettings"].get("Networks") or {}).values():
-                if network.get("NetworkID") == self._network_id and network.get("IPAddress"):
-                    self._addresses[container_id] = network["IPAddress"]
+            found = await containers.address(self._engine, container_id, self._network_id)
+            if found:
+                self._addresses[container_id] = found
         return self._addresses.get(container_id, "")
-
-    def _set(self, name: str, function: Function | None) -> None:
-        if function is None:
-            if self._functions.pop(name, None) is None:
-                return
-        else:
-            self._functions[name] = function
-        for listener in self._listeners:
-            listener(name, function)
 
     # background --------------------------------------------------------------
     async def _follow(self) -> None:

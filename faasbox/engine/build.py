@@ -3,23 +3,22 @@
 The context goes as a tar stream straight to `POST /build` on the engine's own
 socket, so the CLI needs no docker client and the server's build endpoint uses
 the same code. Progress is the engine's `Step N/M` lines; when a step fails,
-the error carries that step and the output it printed.
+the error carries that step and the output it printed. Making the context
+(`builder/context.py`, `builder/archive.py`) is the builder's; this module is the
+engine's side of a build only.
 """
 
 from __future__ import annotations
 
 import os
-import tarfile
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 import orjson
 
-from faasbox.builder.errors import BuildFailed
 from faasbox.engine.client import ApiError, Engine, json_lines
+from faasbox.engine.errors import BuildFailed
 
 CHUNK = 1 << 16
 _KEPT_LINES = 30
@@ -33,16 +32,6 @@ class BuildRequest:
     platform: str = ""
     no_cache: bool = False
     pull: bool = False
-
-
-def tar_context(folder: Path) -> IO[bytes]:
-    """The context as a tar in a temp file (spilled to disk, never all in memory)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - the caller closes it
-    with tarfile.open(fileobj=spool, mode="w") as tar:
-        for path in sorted(folder.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
-    spool.seek(0)
-    return spool
 
 
 async def _chunks(stream: IO[bytes]) -> AsyncIterator[bytes]:
