@@ -3,7 +3,7 @@
     flock /tmp/faasbox-bench.lock .venv/bin/python bench/invoke.py [--duration 5] [--rounds 2]
         [--profile out.txt]
 
-Two functions, each one replica behind watchdog/fwatchdog.py: fork mode running a static
+Two functions, each one replica behind the faasbox watchdog: fork mode running a static
 C program, and http mode proxying to a warm Python server. For each, at concurrency 1, 16
 and 64, wrk on loopback drives, in interleaved rounds: the replica's task IP (the
 baseline), Debian's nginx as a reference proxy to the same replica (own config and
@@ -36,6 +36,7 @@ from watchdog import HTTP_HANDLER, REPLY_SOURCE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from faasbox.builder.resources import watchdog_app  # noqa: E402
 from tests.support.engine import docker, unique  # noqa: E402
 from tests.support.images import built_image  # noqa: E402
 from tests.support.server import Server, free_port  # noqa: E402
@@ -67,7 +68,7 @@ def build(workdir: Path) -> str:
         check=True,
     )
     (context / "handler.py").write_text(HTTP_HANDLER)
-    shutil.copy(REPO / "watchdog" / "fwatchdog.py", context / "fwatchdog.py")
+    (context / "fwatchdog.py").write_bytes(watchdog_app())
     (context / "Dockerfile").write_text(DOCKERFILE)
     return built_image("bench-invoke", context)
 

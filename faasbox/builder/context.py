@@ -1,8 +1,8 @@
 """Build contexts: `build/<fn>/` made from a template and a handler, as faas-cli makes them.
 
-The watchdog is copied in by the builder rather than vendored in each template,
-so every image carries the watchdog of the faasbox that built it and templates
-stay three small files.
+The watchdog is written in by the builder (as the one-file zip application
+resources.watchdog_app makes) rather than vendored in each template, so every image
+carries the watchdog of the faasbox that built it and templates stay three small files.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def assemble(
         _copy(source, handler_dst / extra)
     watchdog = dest / WATCHDOG_NAME
     if template is not None or not watchdog.exists():
-        shutil.copyfile(resources.watchdog(), watchdog)
+        watchdog.write_bytes(resources.watchdog_app())
     if not (dest / "Dockerfile").is_file():
         raise ContextError(f"{fn.name}: no Dockerfile in the template or the handler")
     return dest

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.api import deploy, wait_for
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, Session
-from tests.support.engine import REPO, unique
+from tests.support.engine import unique
 from tests.support.images import Source, built_image
 from tests.support.server import Server
 
@@ -46,7 +47,7 @@ def shots() -> None:
 def watchdog_image(engine_ready: None) -> str:
     context: dict[str, Source] = {
         "Dockerfile": DOCKERFILE,
-        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+        "fwatchdog.py": watchdog_app(),
     }
     return built_image("ui-watchdog", context)
 

@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from faasbox.builder.resources import watchdog_app
 from tests.support import images
-from tests.support.engine import REPO, docker, unique
+from tests.support.engine import docker, unique
 from tests.support.server import Server
 
 pytestmark = pytest.mark.engine
@@ -603,7 +604,7 @@ def nap_image(engine_ready: None) -> str:
         "invoke-nap",
         {
             "Dockerfile": NAP,
-            "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+            "fwatchdog.py": watchdog_app(),
             "nap": 'sleep "${Http_Query#s=}"\necho done\n',
         },
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.engine import REPO
 from tests.support.images import Source, built_image
 from tests.support.server import Server, free_port
@@ -53,7 +54,7 @@ def fork_image(healthcheck: str = "") -> str:
     one, Swarm calls the task running only once it passed."""
     context: dict[str, Source] = {
         "Dockerfile": _DOCKERFILE + healthcheck,
-        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+        "fwatchdog.py": watchdog_app(),
     }
     return built_image("scaling-fork", context)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, unique
-from tests.support.images import built_image
+from tests.support.images import Source, built_image
 from tests.support.server import Server
 from tests.watchdog.conftest import make_watchdog
 
@@ -68,9 +69,9 @@ def lockdown_image(engine_ready: None) -> str:
     """The dockerfile template as it ships, with this checkout's watchdog: what
     `faasbox build` makes of a `lang: dockerfile` function."""
     ensure_base()
-    context = {
+    context: dict[str, Source] = {
         "Dockerfile": REPO / "templates" / "dockerfile" / "function" / "Dockerfile",
-        "fwatchdog.py": REPO / "watchdog" / "fwatchdog.py",
+        "fwatchdog.py": watchdog_app(),
     }
     return built_image("fb14-lockdown", context, base=None, BASE_IMAGE=PYTHON_BASE)
 

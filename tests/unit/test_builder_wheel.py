@@ -7,6 +7,7 @@ build leaves nothing in the shared tree.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -56,7 +57,10 @@ def test_wheel_holds_templates_watchdog_and_every_module(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     templates = {n.removeprefix("faasbox/_templates/") for n in names if "/_templates/" in n}
     assert templates == _tracked("templates")
-    assert {"faasbox/_watchdog/fwatchdog.py", "faasbox/_watchdog/README.md"} <= names
+    watchdog = {"__main__.py", "README.md"} | {
+        f"fwatchdog/{name}" for name in _tracked("watchdog/fwatchdog", "*.py")
+    }
+    assert {f"faasbox/_watchdog/{name}" for name in watchdog} <= names
     modules = {f"faasbox/{m}" for m in _tracked("faasbox", "*.py")}
     assert modules <= names, f"packages missing from pyproject: {sorted(modules - names)}"
     assert "faasbox/ui/static/index.html" in names
@@ -82,7 +86,9 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
     probe = (
         "from faasbox.builder import resources, templates; from pathlib import Path; "
         "from faasbox.version import commit; "
+        "import hashlib; "
         "print(resources.builtin_templates()); print(resources.watchdog()); "
+        "print(hashlib.sha256(resources.watchdog_app()).hexdigest()); "
         "print(' '.join(templates.available(Path('.')))); print(commit())"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("FAASBOX_HOME", "PYTHONPATH")}
@@ -94,9 +100,11 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
         text=True,
         check=True,
     )
-    found_templates, found_watchdog, langs, commit = result.stdout.splitlines()
+    found_templates, found_watchdog, app, langs, commit = result.stdout.splitlines()
     assert found_templates == str(target / "faasbox" / "_templates")
-    assert found_watchdog == str(target / "faasbox" / "_watchdog" / "fwatchdog.py")
+    assert found_watchdog == str(target / "faasbox" / "_watchdog")
+    # The installed copy packs into the very bytes the checkout does: same image layer.
+    assert app == hashlib.sha256(resources.watchdog_app()).hexdigest()
     assert langs.split() == sorted(p.name for p in (REPO / "templates").iterdir())
     head = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -106,4 +114,4 @@ def test_an_installed_faasbox_finds_its_templates(wheel: Path, tmp_path: Path) -
 
 def test_a_checkout_wins_over_the_installed_copy() -> None:
     assert resources.builtin_templates() == REPO / "templates"
-    assert resources.watchdog() == REPO / "watchdog" / "fwatchdog.py"
+    assert resources.watchdog() == REPO / "watchdog"

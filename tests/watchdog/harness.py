@@ -1,4 +1,5 @@
-"""Runs fwatchdog.py as a real process on a real port, as a function image would."""
+"""Runs the watchdog as a real process on a real port, as a function image would: the
+one-file zip application the builder ships, not the source folder."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.engine import RUN_ENV, run_token
 from tests.support.leftovers import kill, marked_processes
 
-WATCHDOG = Path(__file__).resolve().parents[2] / "watchdog" / "fwatchdog.py"
 # Inherited by every process a watchdog starts, so close() finds them all.
 OWNER_ENV = "FAASBOX_TEST_WATCHDOG"
 
@@ -75,13 +76,19 @@ class Watchdog:
     def lock(self) -> Path:
         return self.tmpdir / ".lock"
 
+    @property
+    def app(self) -> Path:
+        """The zip application this watchdog runs, as an image holds it."""
+        return self.workdir / "fwatchdog.py"
+
     def start(self, wait: bool = True) -> Watchdog:
+        self.app.write_bytes(watchdog_app())
         with (
             (self.workdir / "stdout.log").open("wb") as out,
             (self.workdir / "stderr.log").open("wb") as err,
         ):
             self.proc = subprocess.Popen(
-                [self.python, str(WATCHDOG)], env=self.env, stdout=out, stderr=err
+                [self.python, str(self.app)], env=self.env, stdout=out, stderr=err
             )
         if wait:
             self._wait_listening()
@@ -137,29 +144,49 @@ class Watchdog:
             self.proc.wait()
         kill(marked_processes(str(self.workdir), OWNER_ENV))
 
+    def servers(self) -> list[int]:
+        """The processes that serve requests: the workers of a supervising watchdog (it
+        logs how many it started), or the watchdog itself when it runs alone."""
+        if "Workers: " not in self.log():
+            return [self.pid]
+        return list(_children_of(self.pid))
+
     def children(self) -> dict[int, str]:
-        """pid -> state of the watchdog's direct children ("Z" is a zombie)."""
-        found = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == self.pid:
-                found[int(entry)] = fields[0]
+        """pid -> state of the processes the watchdog started for requests ("Z" is a
+        zombie): children of its workers, or its own when it runs alone."""
+        found: dict[int, str] = {}
+        for server in self.servers():
+            found.update(_children_of(server))
         return found
 
     def descriptors(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
+        return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in self.servers())
 
     def peak_rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmHWM in /proc status")
+        """The largest peak resident size of one serving process."""
+        return max(_peak_rss_kb(pid) for pid in self.servers())
+
+
+def _children_of(parent: int) -> dict[int, str]:
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent:
+            found[int(entry)] = fields[0]
+    return found
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc status")
 
 
 def alive(pid: int) -> bool:

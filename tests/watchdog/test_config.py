@@ -23,6 +23,16 @@ from tests.watchdog.conftest import MakeWatchdog
         ({"fprocess": "cat", "mode": "afterburn"}, "mode='afterburn' must be fork or http"),
         ({"fprocess": "cat", "mode": "http"}, "mode=http needs upstream_url"),
         ({"fprocess": "cat", "mode": "http", "upstream_url": "ftp://x"}, "must be http://host"),
+        ({"fprocess": "cat", "watchdog_workers": "0"}, "watchdog_workers='0' is not an integer"),
+        (
+            {
+                "fprocess": "cat",
+                "mode": "http",
+                "upstream_url": "http://127.0.0.1:1",
+                "watchdog_workers": "2",
+            },
+            "watchdog_workers applies to fork mode only",
+        ),
     ],
 )
 def test_bad_setting_fails_at_start(

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.engine import unique
 from tests.support.images import Source, built_image
-from tests.watchdog.harness import WATCHDOG, wait_until
+from tests.watchdog.harness import wait_until
 
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 HANDLER = """#!/bin/sh
@@ -59,7 +60,7 @@ def container(tmp_path: Path) -> Iterator[str]:
     handler.chmod(0o755)
     context: dict[str, Source] = {
         "Dockerfile": DOCKERFILE,
-        "fwatchdog.py": WATCHDOG,
+        "fwatchdog.py": watchdog_app(),
         "handler.sh": handler,
     }
     tag = built_image("watchdog-pid1", context)

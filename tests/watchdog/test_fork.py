@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.watchdog.conftest import MakeWatchdog
-from tests.watchdog.harness import WATCHDOG, script, stdlib_python, wait_until
+from tests.watchdog.harness import script, stdlib_python, wait_until
 
 GO_LOG = r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} "
 
@@ -201,7 +201,7 @@ def test_suppress_lock_means_never_healthy(make_watchdog: MakeWatchdog) -> None:
 
 def test_run_healthcheck_flag(make_watchdog: MakeWatchdog) -> None:
     watchdog = make_watchdog(fprocess="cat")
-    check = [sys.executable, str(WATCHDOG), "-run-healthcheck"]
+    check = [sys.executable, str(watchdog.app), "-run-healthcheck"]
     assert subprocess.run(check, env=watchdog.env).returncode == 0
     watchdog.lock.unlink()
     assert subprocess.run(check, env=watchdog.env).returncode == 1
