@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from faasbox.builder.resources import watchdog_app
 from tests.support.api import deploy, wait_for
 from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, unique
 from tests.support.images import Source, built_image
@@ -54,7 +55,7 @@ def template_image(former_check: bool) -> str:
     files: dict[str, Source] = {
         p.relative_to(TEMPLATE).as_posix(): p for p in TEMPLATE.rglob("*") if p.is_file()
     }
-    files["fwatchdog.py"] = REPO / "watchdog" / "fwatchdog.py"
+    files["fwatchdog.py"] = watchdog_app()
     name = "idle-python3"
     if former_check:
         lines = (TEMPLATE / "Dockerfile").read_text().splitlines()
