@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from faasbox.config import ConfigError, parse_duration
-from faasbox.functions.view import Function
+from faasbox.functions.view import Function, Replica
 
 # After a failed connect, the replica is skipped while others can serve, for this long.
 FAILED_PAUSE = 2.0
@@ -57,6 +57,20 @@ class Route:
         self.waiters: deque[Callable[[], None]] = deque()
 
 
+def serving(function: Function) -> tuple[Replica, ...]:
+    """The replicas that take calls: during a rolling update, only those of the current
+    spec once they are at least as many as the old ones. Swarm stops an old replica only
+    after its successor passed its first healthcheck, one interval (templates make it
+    60 s), while faasbox serves the successor as soon as it answers; without this rule a
+    one-replica function would answer from old and new code alike for that minute. Old
+    replicas keep serving while they are the majority, so load never piles onto the
+    first new one of a larger function."""
+    current = tuple(r for r in function.endpoints if r.up_to_date)
+    if len(current) * 2 >= len(function.endpoints):
+        return current
+    return function.endpoints
+
+
 class Balancer:
     """Function name -> its route, kept in step with the functions view."""
 
@@ -77,7 +91,7 @@ class Balancer:
         if route is None:
             route = self.routes[name] = Route(name)
         route.backends = tuple(
-            old.get(r.address) or Backend(r.task_id, r.address) for r in function.endpoints
+            old.get(r.address) or Backend(r.task_id, r.address) for r in serving(function)
         )
         env = function.status.get("envVars") or {}
         route.cap = _declared_cap(env, self._cap)

@@ -226,3 +226,32 @@ def test_a_new_replica_gets_calls_only_once_it_answers(faasbox: Server) -> None:
     served = [len(calls) for calls in load.executed.values()]
     assert load.failed() == {}
     assert len(served) == 2 and min(served) > 0, served  # the new replica took calls too
+
+
+def test_after_an_update_the_new_replica_takes_every_call_before_swarm_is_done(
+    faasbox: Server,
+) -> None:
+    """A template's healthcheck runs every 60 s, so Swarm stops the old replica of a
+    start-first update only a minute after the new one starts; faasbox serves the new
+    one as soon as it answers, and from then on only it, as a user who just deployed a
+    fix expects."""
+    slow_check = f"FROM {images.echo_image()}\nHEALTHCHECK --interval=60s CMD [ -e /tmp/.lock ]\n"
+    image = images.built_image("invoke-echo-60s", {"Dockerfile": slow_check}, base=None)
+    name = unique("fb17-upd")
+    spec = {**_spec(name, ENV), "image": image}
+    with faasbox.client() as api:
+        try:
+            assert api.post("/system/functions", json=spec).status_code == 202
+            _wait(faasbox, name, lambda f: f["availableReplicas"] == 1)
+            old = api.post(f"/function/{name}/record?s=0").text
+            updated = {**spec, "envVars": {**ENV, "VERSION": "2"}}
+            assert api.put("/system/functions", json=updated).is_success
+            deadline = time.monotonic() + 30
+            while (host := api.post(f"/function/{name}/record?s=0").text) == old:
+                assert time.monotonic() < deadline, "the new replica never took a call"
+                time.sleep(0.1)
+            hosts = {api.post(f"/function/{name}/record?s=0").text for _ in range(20)}
+            assert hosts == {host}, hosts
+            assert not _updated(name), "Swarm finished first: the test showed nothing"
+        finally:
+            api.request("DELETE", "/system/functions", json={"functionName": name})

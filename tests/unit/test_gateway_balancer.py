@@ -84,3 +84,24 @@ def test_update_keeps_surviving_backends_and_reports_changes() -> None:
     assert route.backends[0] is a and a.outstanding == 2
     assert balancer.update("fn", None) == (set(), {"a", "c"})
     assert "fn" not in balancer.routes
+
+
+def _updating(new: int, old: int) -> Function:
+    """A function mid rolling update: `new` ready replicas of the current spec, `old` not."""
+    endpoints = tuple(Replica(f"n{i}", f"new{i}", True) for i in range(new)) + tuple(
+        Replica(f"o{i}", f"old{i}", False) for i in range(old)
+    )
+    return Function(
+        name="fn", service_id="s", status={}, replicas=new + old, version=2, endpoints=endpoints
+    )
+
+
+def test_an_update_moves_calls_to_the_new_replicas_once_they_are_as_many() -> None:
+    balancer = Balancer(cap=8, idle_timeout=15)
+    cases = {(0, 1): 1, (1, 1): 1, (1, 3): 4, (2, 3): 5, (2, 2): 2, (3, 2): 3, (2, 0): 2}
+    for (new, old), serving in cases.items():
+        balancer.update("fn", _updating(new, old))
+        addresses = {b.address for b in balancer.routes["fn"].backends}
+        assert len(addresses) == serving, (new, old, addresses)
+        if serving == new:
+            assert all(a.startswith("new") for a in addresses), (new, old, addresses)
