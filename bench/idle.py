@@ -1,6 +1,6 @@
 """Idle cost: what faasbox, the engine and the replicas burn while nothing happens.
 
-    flock /tmp/faasbox-bench.lock .venv/bin/python -m bench.idle [--seconds 60] \
+    flock /tmp/faasbox-bench.lock .venv/bin/python bench/idle.py [--seconds 60] \
         [--replicas 10] [--rounds 4]
 
 One run, two measurements of the same length on the same replicas, in alternating rounds
@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from proc import cpu_seconds  # bench/ is sys.path[0] when run as a script
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from faasbox.builder.resources import watchdog_app
 from tests.support.api import deploy, wait_for
 from tests.support.engine import PYTHON_BASE, REPO, docker, ensure_base, unique
@@ -45,7 +49,6 @@ FORMER_CHECK = (
     '["python3", "-c", "import urllib.request as u; '
     'u.urlopen(\\"http://127.0.0.1:8080/_/health\\", timeout=2)"]'
 )
-TICK = os.sysconf("SC_CLK_TCK")
 SETTLE = 5.0  # seconds after a (re)start before measuring: the view's first reads
 GOALS = {"faasbox": 0.5, "replica": 0.2, "engine extra": 0.5}  # % of a core (issue 17)
 
@@ -68,12 +71,6 @@ def template_image(former_check: bool) -> str:
 
 
 # --- reading CPU time -----------------------------------------------------------------
-
-
-def process_seconds(pid: int) -> float:
-    """CPU seconds of a process and of the children it has reaped (a shim's runc runs)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return sum(int(v) for v in fields[11:15]) / TICK
 
 
 def pids_named(comm: str) -> list[int]:
@@ -110,7 +107,7 @@ def tree_seconds(pid: int) -> float:
     total = 0.0
     for member in tree(pid):
         with contextlib.suppress(FileNotFoundError):  # a child that ended meanwhile
-            total += process_seconds(member)
+            total += cpu_seconds(member, reaped=True)
     return total
 
 
@@ -138,7 +135,7 @@ class Replica:
     shim: int
 
     def seconds(self) -> float:
-        return cgroup_seconds(self.pid) + process_seconds(self.shim)
+        return cgroup_seconds(self.pid) + cpu_seconds(self.shim, reaped=True)
 
 
 def replicas_of(function: str) -> list[Replica]:
@@ -223,8 +220,10 @@ def run(seconds: float, count: int, rounds: int) -> None:
         time.sleep(SETTLE)
         idle, old = replicas_of(idle_name), replicas_of(former_name)
         meters: Meter = {
-            "dockerd": lambda: sum(map(process_seconds, pids_named("dockerd"))),
-            "containerd": lambda: sum(map(process_seconds, pids_named("containerd"))),
+            "dockerd": lambda: sum(map(partial(cpu_seconds, reaped=True), pids_named("dockerd"))),
+            "containerd": lambda: sum(
+                map(partial(cpu_seconds, reaped=True), pids_named("containerd"))
+            ),
         }
         meters.update({r.container_id: r.seconds for r in [*idle, *old]})
         up, down = [], []

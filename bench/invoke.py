@@ -19,7 +19,6 @@ extra http-mode run at c64.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import socket
 import statistics
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 
 from load import LoadResult, run_wrk  # bench/ is sys.path[0] when run as a script
+from proc import children, cpu_seconds
 
 from watchdog import HTTP_HANDLER, REPLY_SOURCE
 
@@ -179,12 +179,7 @@ def _cpu_seconds(pid: int) -> float:
     """utime + stime of `pid` and its child processes (nginx's workers), in seconds."""
     if not pid:
         return 0.0
-    total = 0
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for one in (pid, *map(int, children)):
-        fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_seconds(one) for one in (pid, *children(pid)))
 
 
 def profile(server: Server, url: str, duration: float, out: Path) -> None:

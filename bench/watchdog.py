@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from load import LoadResult, run_wrk  # bench/ is sys.path[0] when run as a script
+from proc import children, cpu_seconds
 
 from faasbox.builder.resources import watchdog_app
-
-TICK = os.sysconf("SC_CLK_TCK")
 
 REPLY_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "images" / "reply" / "reply.c"
 FORK_HANDLER = """import sys
@@ -138,12 +137,11 @@ def tree_cpu_seconds(root: int) -> float:
     while pending:
         pid = pending.pop()
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            total += cpu_seconds(pid)
+            below = children(pid)
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-        for child in children:
+        for child in below:
             try:
                 if Path(f"/proc/{child}/cmdline").read_bytes() == command:
                     pending.append(int(child))
