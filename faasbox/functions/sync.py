@@ -20,6 +20,7 @@ from faasbox.engine.client import ApiError, Engine
 from faasbox.engine.errors import EngineUnavailable, FunctionNotFound
 from faasbox.engine.events import service_changes
 from faasbox.engine.spec import replicas_of, status_fields
+from faasbox.functions.probe import healthy, refuses
 from faasbox.functions.view import Function, FunctionsView, Observed, Replica
 
 log = logging.getLogger("faasbox.functions")
@@ -32,7 +33,6 @@ _TRANSITIONAL = {"new", "pending", "assigned", "accepted", "preparing", "ready",
 _PROBE_EVERY = 0.1
 _PROBES = 300
 _REFUSED_FOR = 10
-_FUNCTION_PORT = 8080
 _RESYNC_EVERY = 15.0
 _SETTLE_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 
@@ -180,12 +180,10 @@ class FunctionsSync:
         "starting" until the image's healthcheck passes are probed too: Docker runs the
         first check only after one interval, which templates make long so idle replicas
         cost nothing. Only a running one that keeps refusing gets calls unanswered."""
-        from faasbox.scaling.waker import healthy  # the waker reads this view: no cycle
-
         try:
             for attempt in range(_PROBES):
                 if await healthy(replica) or (
-                    trust_refusal and attempt >= _REFUSED_FOR and await _refuses(replica.address)
+                    trust_refusal and attempt >= _REFUSED_FOR and await refuses(replica)
                 ):
                     self._view.promote(name, replica)
                     return
@@ -265,16 +263,3 @@ class FunctionsSync:
                 await self.sync_all()
             except (EngineUnavailable, ApiError) as exc:
                 log.warning("[functions] resync failed: %s", exc)
-
-
-async def _refuses(address: str) -> bool:
-    """True when nothing listens on the function port (as opposed to a slow or busy one)."""
-    try:
-        async with asyncio.timeout(0.5):
-            _, writer = await asyncio.open_connection(address, _FUNCTION_PORT)
-    except ConnectionRefusedError:
-        return True
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    return False

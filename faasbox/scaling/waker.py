@@ -17,7 +17,8 @@ import logging
 import time
 
 from faasbox.engine.errors import EngineError, FunctionNotFound
-from faasbox.functions.view import Function, Replica
+from faasbox.functions.probe import healthy
+from faasbox.functions.view import Function
 from faasbox.labels import InvalidLabel, scale_policy
 from faasbox.runtime import Runtime
 from faasbox.scaling.pauser import Pauser
@@ -25,31 +26,12 @@ from faasbox.scaling.scaler import Scaler
 
 log = logging.getLogger("faasbox.scaling")
 
-_PROBE_TIMEOUT = 0.5
 _POLL = 0.05
 _RESYNC = 0.1  # re-read the service this often while no task is running yet
-_HEALTH_REQUEST = b"GET /_/health HTTP/1.1\r\nHost: function\r\nConnection: close\r\n\r\n"
 
 
 class WakeTimeout(Exception):
     """No replica became ready in time; the message is shown to the caller."""
-
-
-async def healthy(replica: Replica, port: int = 8080) -> bool:
-    """True when the replica's server answers its health path with anything but 503."""
-    writer = None
-    try:
-        async with asyncio.timeout(_PROBE_TIMEOUT):
-            reader, writer = await asyncio.open_connection(replica.address, port)
-            writer.write(_HEALTH_REQUEST)
-            status_line = await reader.readline()
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        if writer is not None:
-            writer.close()
-    parts = status_line.split()
-    return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1] != b"503"
 
 
 class Waker:
